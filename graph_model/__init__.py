@@ -1,0 +1,1 @@
+"""Graph model derived from the ontology: schema, vocabularies and the backends that store it."""

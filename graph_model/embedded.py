@@ -1,0 +1,333 @@
+"""The embedded backend: LadybugDB (pip package ``ladybug``), no server needed.
+
+Writes use the engine's bulk path (``COPY FROM`` an Arrow table) inside one transaction, so a
+load either commits whole or leaves the graph as it was. ``COPY`` refuses keys that already
+exist, so the writer first asks the graph which records it already holds and with what content
+hash, deletes the records whose content changed, and copies only new and changed rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import ladybug
+import pandas as pd
+
+from graph_model import locking
+from graph_model.backend import GraphBackend, LoadReport, Progress
+from graph_model.bundle import GraphBundle, RelKey
+from graph_model.ddl import LADYBUG_TYPES, ladybug_ddl
+from graph_model.errors import (
+    BackendUnavailableError,
+    DatabaseBusyError,
+    QueryError,
+    QueryTimeoutError,
+)
+from graph_model.schema import GraphSchema, get_schema
+from graph_model.values import plain
+
+# Shared-node properties that change on every load and must not count as a change.
+VOLATILE = frozenset({"loaded_at", "record_count"})
+
+
+class EmbeddedBackend(GraphBackend):
+    name = "embedded"
+
+    def __init__(self, path: str | Path, *, read_only: bool = True,
+                 schema: GraphSchema | None = None) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self.uri = f"embedded:{self.path}"
+        self.read_only = read_only
+        self.schema = schema or get_schema()
+        self._db: Any = None
+        self._conn: Any = None
+        self._version: tuple[float, int] = (0.0, 0)
+        self._open()
+
+    # ---- connection management -----------------------------------------------------------
+    def _open(self) -> None:
+        if self.read_only and not self.path.exists():
+            raise BackendUnavailableError(
+                f"there is no embedded database at {self.path}. Load data first, e.g. "
+                f"`micropath load london-mps ../shared/data/london_mps_homicide_victims_2003_2024.csv "
+                f"--db embedded:{self.path}`."
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = ladybug.Database(str(self.path), read_only=self.read_only)
+        except RuntimeError as exc:
+            if "lock" in str(exc).lower():
+                raise DatabaseBusyError(
+                    f"the embedded database {self.path} is open for writing by another process "
+                    "(a running `micropath load`?). Wait for it to finish, then try again."
+                ) from exc
+            raise BackendUnavailableError(f"cannot open embedded database {self.path}: {exc}") from exc
+        self._conn = ladybug.Connection(self._db)
+        self._version = locking.db_version(self.path)
+
+    def _reopen_if_changed(self) -> None:
+        if self.read_only and locking.db_version(self.path) != self._version:
+            self.close()
+            self._open()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _execute(self, query: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self._conn.execute(query, dict(params or {}))
+
+    def _frame(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        return self._execute(query, params).get_as_df()
+
+    # ---- schema --------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        self._require_writable()
+        for statement in ladybug_ddl(self.schema):
+            self._execute(statement)
+        altered = self._add_missing_columns()
+        if altered:  # LadybugDB needs a new connection before querying added properties
+            self.close()
+            self._open()
+
+    def _add_missing_columns(self) -> bool:
+        altered = False
+        tables = {**{s.label: s.properties for s in self.schema.nodes.values()},
+                  **{s.type: s.properties for s in self.schema.rels.values()}}
+        for table, props in tables.items():
+            existing = set(self._frame(f"CALL table_info('{table}') RETURN *")["name"])
+            for prop in props:
+                if prop.name not in existing:
+                    self._execute(f"ALTER TABLE {table} ADD {prop.name} {LADYBUG_TYPES[prop.type]}")
+                    altered = True
+        return altered
+
+    def table_columns(self) -> dict[str, dict[str, str]]:
+        """Tables and their column types as the engine reports them (for schema tests)."""
+        tables = self._frame("CALL show_tables() RETURN *")
+        out = {}
+        for name in tables["name"]:
+            info = self._frame(f"CALL table_info('{name}') RETURN *")
+            out[str(name)] = dict(zip(info["name"], info["type"], strict=True))
+        return out
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise QueryError(f"{self.uri} was opened read-only; writing needs read_only=False")
+
+    # ---- writing -------------------------------------------------------------------------
+    def write_bundle(self, bundle: GraphBundle, progress: Progress | None = None) -> LoadReport:
+        self._require_writable()
+        report = LoadReport(dataset=bundle.dataset)
+        start = time.perf_counter()
+        with locking.exclusive(self.path):
+            self.ensure_schema()
+            self._execute("BEGIN TRANSACTION")
+            try:
+                _BundleWriter(self, bundle, report, progress).write()
+                self._execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        report.elapsed_s = time.perf_counter() - start
+        return report
+
+    def _rollback(self) -> None:
+        try:
+            self._execute("ROLLBACK")
+        except RuntimeError:
+            pass  # the engine already rolled back the failed transaction
+
+    def copy(self, table: str, frame: pd.DataFrame, pair: tuple[str, str] | None = None) -> int:
+        """Bulk-copy ``frame`` into ``table`` from Arrow; returns rows copied."""
+        if frame.empty:
+            return 0
+        options = f" (from='{pair[0]}', to='{pair[1]}')" if pair else ""
+        try:
+            self._conn.execute(f"COPY {table} FROM $rows{options}",
+                               {"rows": GraphBundle.arrow_table(frame)})
+        except RuntimeError as exc:
+            raise QueryError(f"bulk copy into {table} failed: {exc}") from exc
+        return len(frame)
+
+    # ---- reading -------------------------------------------------------------------------
+    def _run_read(self, query: str, params: Mapping[str, Any], *, timeout_s: float,
+                  max_rows: int, tag: str) -> tuple[list[str], list[dict[str, Any]], bool]:
+        with locking.shared(self.path):
+            self._reopen_if_changed()
+            self._conn.set_query_timeout(int(timeout_s * 1000))
+            try:
+                result = self._execute(query, params)
+            except RuntimeError as exc:
+                raise _translate(exc, query, tag, timeout_s) from exc
+            finally:
+                self._conn.set_query_timeout(0)
+            columns = list(result.get_column_names())
+            rows: list[dict[str, Any]] = []
+            while result.has_next() and len(rows) <= max_rows:
+                rows.append(dict(zip(columns, (plain(v) for v in result.get_next()), strict=True)))
+            result.close()
+        truncated = len(rows) > max_rows
+        return columns, rows[:max_rows], truncated
+
+    def run_write(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a trusted application write statement (used by loaders and tests, never users)."""
+        self._require_writable()
+        return self._frame(query, params)
+
+
+def _translate(exc: RuntimeError, query: str, tag: str, timeout_s: float) -> QueryError:
+    message = str(exc)
+    if "interrupted" in message.lower():
+        return QueryTimeoutError(
+            f"query {tag!r} took longer than its time limit of {timeout_s:g}s and was stopped. "
+            "Narrow it with parameters, or raise the limit (saved queries: `timeout_s` in the "
+            "metadata; ad-hoc: --timeout).", query_name=tag, query=query)
+    if "read-only" in message.lower():
+        return QueryError(f"query {tag!r} tried to write to a read-only database: {message}",
+                          query_name=tag, query=query)
+    return QueryError(f"query {tag!r} failed on the embedded engine: {message}",
+                      query_name=tag, query=query)
+
+
+class _BundleWriter:
+    """The diff-and-copy steps of one load, inside the caller's transaction."""
+
+    def __init__(self, backend: EmbeddedBackend, bundle: GraphBundle, report: LoadReport,
+                 progress: Progress | None) -> None:
+        self.db = backend
+        self.schema = backend.schema
+        self.bundle = bundle
+        self.report = report
+        self.progress = progress or (lambda step, n: None)
+        self.write_owners: set[str] = set()
+        self.changed_uids: list[str] = []
+
+    def write(self) -> None:
+        self._diff_records()
+        self._write_shared_nodes()
+        self._delete_changed()
+        self._copy_records_and_owned()
+        self._copy_rels()
+        self._update_datasets()
+
+    def _step(self, name: str, rows: int) -> None:
+        self.progress(name, rows)
+
+    def _diff_records(self) -> None:
+        for label in self.schema.labels_with_role("record"):
+            frame = self.bundle.nodes.get(label)
+            if frame is None or frame.empty:
+                continue
+            existing = self.db._frame(
+                f"MATCH (n:{label}) WHERE n.dataset = $d RETURN n.uid AS uid, n.content_hash AS h",
+                {"d": self.bundle.dataset})
+            known = dict(zip(existing["uid"], existing["h"], strict=True))
+            old_hash = frame["uid"].map(known)
+            new = old_hash.isna()
+            changed = ~new & (old_hash != frame["content_hash"])
+            self.report.records_new += int(new.sum())
+            self.report.records_changed += int(changed.sum())
+            self.report.records_unchanged += int((~new & ~changed).sum())
+            self.changed_uids += frame.loc[changed, "uid"].tolist()
+            self.write_owners.update(frame.loc[new | changed, "uid"])
+        self._step("compared records with the graph", len(self.write_owners))
+
+    def _delete_changed(self) -> None:
+        uids = self.changed_uids
+        if not uids:
+            return
+        for label in self.schema.labels_with_role("owned"):
+            self.db._execute(f"MATCH (n:{label}) WHERE n.record_uid IN $u DETACH DELETE n", {"u": uids})
+        for label in self.schema.labels_with_role("record"):
+            self.db._execute(f"MATCH (n:{label}) WHERE n.uid IN $u DETACH DELETE n", {"u": uids})
+        self._step("removed changed records", len(uids))
+
+    def _write_shared_nodes(self) -> None:
+        for label in self.schema.labels_with_role("shared"):
+            frame = self.bundle.nodes.get(label)
+            if frame is None or frame.empty:
+                continue
+            existing = self.db._frame(f"MATCH (n:{label}) WHERE n.uid IN $u RETURN n.*",
+                                      {"u": frame["uid"].tolist()})
+            existing.columns = [c.split(".", 1)[-1] for c in existing.columns]
+            is_new = ~frame["uid"].isin(existing["uid"])
+            self.report.nodes_written += self.db.copy(label, frame[is_new])
+            self._update_shared(label, frame[~is_new], existing)
+        self._step("wrote vocabulary, areas and datasets", self.report.nodes_written)
+
+    def _update_shared(self, label: str, frame: pd.DataFrame, existing: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        compare = [c for c in frame.columns if c not in VOLATILE and c != "uid"]
+        merged = frame.merge(existing, on="uid", suffixes=("", "_old"), how="left")
+        differs = pd.Series(False, index=merged.index)
+        for column in compare:
+            new, old = merged[column].astype("string"), merged[f"{column}_old"].astype("string")
+            differs |= ~((new == old).fillna(False) | (new.isna() & old.isna()))
+        rows = frame[differs.to_numpy()]
+        if rows.empty:
+            return
+        assignments = ", ".join(f"n.{c} = r.{c}" for c in compare)
+        self.db._execute(f"UNWIND $rows AS r MATCH (n:{label} {{uid: r.uid}}) SET {assignments}",
+                         {"rows": _records(rows[["uid", *compare]])})
+        self.report.nodes_written += len(rows)
+
+    def _copy_records_and_owned(self) -> None:
+        owners = self.write_owners
+        for label in self.schema.labels_with_role("record"):
+            frame = self.bundle.nodes.get(label)
+            if frame is not None:
+                self.report.nodes_written += self.db.copy(label, frame[frame["uid"].isin(owners)])
+        for label in self.schema.labels_with_role("owned"):
+            frame = self.bundle.nodes.get(label)
+            if frame is not None:
+                self.report.nodes_written += self.db.copy(label, frame[frame["record_uid"].isin(owners)])
+        self._step("copied records", self.report.nodes_written)
+
+    def _copy_rels(self) -> None:
+        for key, frame in self.bundle.rels.items():
+            rows = self._rels_to_write(key, frame)
+            pair = (key[1], key[2])
+            self.report.rels_written += self.db.copy(key[0], rows, pair)
+        self._step("copied relationships", self.report.rels_written)
+
+    def _rels_to_write(self, key: RelKey, frame: pd.DataFrame) -> pd.DataFrame:
+        rel_type, src, dst = key
+        role = self.schema.node(src).role
+        if role == "record":
+            return frame[frame["from"].isin(self.write_owners)]
+        if role == "owned":
+            return frame[frame["from"].str.rsplit("/", n=1).str[0].isin(self.write_owners)]
+        existing = self.db._frame(
+            f"MATCH (a:{src})-[:{rel_type}]->(b:{dst}) WHERE a.uid IN $u RETURN a.uid AS f, b.uid AS t",
+            {"u": frame["from"].unique().tolist()})
+        seen = set(zip(existing["f"], existing["t"], strict=True))
+        keep = [(f, t) not in seen for f, t in zip(frame["from"], frame["to"], strict=True)]
+        return frame[keep]
+
+    def _update_datasets(self) -> None:
+        frame = self.bundle.nodes.get("Dataset")
+        if frame is None or not self.report.changed_anything:
+            return
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for name in frame["uid"]:
+            count = 0
+            for label in self.schema.labels_with_role("record"):
+                result = self.db._frame(f"MATCH (n:{label}) WHERE n.dataset = $d RETURN count(n) AS c",
+                                        {"d": name})
+                count += int(result["c"].iloc[0])
+            self.db._execute("MATCH (d:Dataset {uid: $d}) SET d.loaded_at = $t, d.record_count = $c",
+                             {"d": name, "t": stamp, "c": count})
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (None if pd.isna(v) else v) for k, v in row.items()}
+            for row in frame.astype(object).to_dict("records")]

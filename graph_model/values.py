@@ -1,0 +1,45 @@
+"""Convert engine values to plain Python: nodes become property maps with ``_labels``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+_INTERNAL_KEYS = {"_ID", "_LABEL", "_SRC", "_DST"}
+
+
+def plain(value: Any) -> Any:
+    """Recursively turn LadybugDB/Neo4j result values into JSON-friendly Python values."""
+    if isinstance(value, dict):
+        if "_LABEL" in value and "_ID" in value:
+            out = {k: plain(v) for k, v in value.items() if k not in _INTERNAL_KEYS and v is not None}
+            if "_SRC" in value:
+                out["_type"] = value["_LABEL"]
+            else:
+                out["_labels"] = [value["_LABEL"]]
+            return out
+        if "_nodes" in value and "_rels" in value:  # a LadybugDB path
+            return {"nodes": [plain(n) for n in value["_nodes"]],
+                    "relationships": [plain(r) for r in value["_rels"]]}
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return neo4j_plain(value)
+
+
+def neo4j_plain(value: Any) -> Any:
+    """Neo4j driver graph types to the same shapes as LadybugDB's."""
+    try:
+        from neo4j.graph import Node, Path, Relationship
+    except ImportError:  # pragma: no cover - neo4j is a hard dependency
+        return value
+    if isinstance(value, Node):
+        return {**{k: plain(v) for k, v in value.items()}, "_labels": sorted(value.labels)}
+    if isinstance(value, Relationship):
+        return {**{k: plain(v) for k, v in value.items()}, "_type": value.type}
+    if isinstance(value, Path):
+        return {"nodes": [plain(n) for n in value.nodes],
+                "relationships": [plain(r) for r in value.relationships]}
+    return value
