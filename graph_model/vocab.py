@@ -28,6 +28,7 @@ class Concept:
     label: str
     uri: str
     extra: tuple[tuple[str, object], ...] = ()
+    alt_labels: tuple[str, ...] = ()
 
     @property
     def uid(self) -> str:
@@ -43,8 +44,10 @@ def concept_uid(scheme: str, code: str) -> str:
 
 @dataclass
 class Vocabulary:
-    concepts: dict[str, Concept] = field(default_factory=dict)  # by uid
-    mappings: list[tuple[str, str]] = field(default_factory=list)  # (from uid, to uid)
+    # Keyed by (graph label, uid): uids are unique per label ("micropathways:other" is both a
+    # Method and a Motive), as node keys are unique per label in both engines.
+    concepts: dict[tuple[str, str], Concept] = field(default_factory=dict)
+    mappings: list[tuple[Concept, Concept]] = field(default_factory=list)
     schemes: dict[str, str] = field(default_factory=dict)  # scheme code -> graph label
 
     def scheme_concepts(self, label_class: str, scheme: str) -> list[Concept]:
@@ -54,7 +57,7 @@ class Vocabulary:
 
     def lookup(self, label_class: str, scheme: str, code: str) -> Concept:
         """The concept with ``code`` in ``scheme``; KeyError naming the known codes otherwise."""
-        concept = self.concepts.get(concept_uid(scheme, code))
+        concept = self.concepts.get((label_class, concept_uid(scheme, code)))
         if concept is None or concept.label_class != label_class:
             known = sorted(c.code for c in self.scheme_concepts(label_class, scheme))
             raise KeyError(f"{code!r} is not a {label_class} code of scheme {scheme!r}; known: {known}")
@@ -64,9 +67,13 @@ class Vocabulary:
         """Map each verbatim source label of a scheme to its concept."""
         return {c.label: c for c in self.scheme_concepts(label_class, scheme)}
 
-    def common_for(self, uid: str) -> list[str]:
+    def by_alt_label(self, label_class: str, scheme: str) -> dict[str, Concept]:
+        """Map each alternative label (e.g. a state's postal abbreviation) to its concept."""
+        return {alt: c for c in self.scheme_concepts(label_class, scheme) for alt in c.alt_labels}
+
+    def common_for(self, label_class: str, uid: str) -> list[str]:
         """uids of the common concepts a source concept maps to."""
-        return [target for source, target in self.mappings if source == uid]
+        return [t.uid for s, t in self.mappings if s.label_class == label_class and s.uid == uid]
 
     def node_frames(self) -> dict[str, pd.DataFrame]:
         """One DataFrame of vocabulary nodes per graph label."""
@@ -91,8 +98,9 @@ class Vocabulary:
         """MAPS_TO rows grouped by (from label, to label)."""
         grouped: dict[tuple[str, str], list[dict[str, str]]] = {}
         for source, target in self.mappings:
-            pair = (self.concepts[source].label_class, self.concepts[target].label_class)
-            grouped.setdefault(pair, []).append({"from": source, "to": target})
+            if source.label_class and target.label_class:
+                pair = (source.label_class, target.label_class)
+                grouped.setdefault(pair, []).append({"from": source.uid, "to": target.uid})
         return {pair: pd.DataFrame(rows) for pair, rows in grouped.items()}
 
 
@@ -145,21 +153,18 @@ def derive_vocabulary(graph: Graph) -> Vocabulary:
             label=str(pref),
             uri=str(concept),
             extra=tuple(extra),
+            alt_labels=tuple(sorted(str(a) for a in graph.objects(concept, SKOS.altLabel))),
         )
-        if item.uid in vocab.concepts and label_class:
-            other = vocab.concepts[item.uid]
-            if other.label_class == label_class:
-                raise ValueError(f"two concepts share uid {item.uid}: {other.uri} and {concept}")
-        if label_class:
-            vocab.concepts[item.uid] = item
-        else:
-            vocab.concepts.setdefault(item.uid, item)
-    by_uri = {c.uri: c.uid for c in vocab.concepts.values()}
+        key = (item.label_class, item.uid)
+        if key in vocab.concepts:
+            raise ValueError(f"two concepts share uid {item.uid}: {vocab.concepts[key].uri} and {concept}")
+        vocab.concepts[key] = item
+    by_uri = {c.uri: c for c in vocab.concepts.values()}
     for predicate in MAPPING_PREDICATES:
         for source, target in graph.subject_objects(predicate):
             if str(source) in by_uri and str(target) in by_uri:
                 vocab.mappings.append((by_uri[str(source)], by_uri[str(target)]))
-    vocab.mappings.sort()
+    vocab.mappings.sort(key=lambda pair: (pair[0].uri, pair[1].uri))
     return vocab
 
 

@@ -1,0 +1,1 @@
+"""The `micropath` command line."""

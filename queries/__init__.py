@@ -1,0 +1,1 @@
+"""The saved-query library, its registry and the read-only runner."""

@@ -1,0 +1,219 @@
+"""Saved queries: ``.cypher`` files whose leading ``//`` comment block is TOML metadata.
+
+Example::
+
+    // name = "factor_prevalence"
+    // title = "Prevalence of each factor"
+    // description = "..."
+    // result = "table"            # table | graph | chart
+    // max_rows = 1000
+    // timeout_s = 30
+    // [parameters.dataset]
+    // type = "string"
+    // default = ""
+    // description = "Dataset name; empty for all datasets"
+    MATCH ...
+
+Parameters always have a non-null default: LadybugDB cannot type a null parameter, so "any" is
+spelled ``''`` for strings and a wide bound for numbers (see docs/dialects.md).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from graph_model.errors import MicropathError
+from graph_model.readonly import check_read_only
+
+LIBRARY_DIR = Path(__file__).resolve().parent / "library"
+ParamType = Literal["string", "integer", "float", "boolean", "string_list"]
+ResultShape = Literal["table", "graph", "chart"]
+PARAM_TYPES: tuple[str, ...] = ("string", "integer", "float", "boolean", "string_list")
+RESULT_SHAPES: tuple[str, ...] = ("table", "graph", "chart")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_PARAM_USE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class SavedQueryError(MicropathError):
+    """A saved query file is malformed, or was called with bad parameters."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: ParamType
+    default: Any
+    description: str = ""
+    choices: tuple[Any, ...] = ()
+
+    def coerce(self, value: Any, query: str) -> Any:
+        """Convert a CLI/form value to the declared type, or raise naming query and parameter."""
+        try:
+            converted = _convert(self.type, value)
+        except (TypeError, ValueError):
+            raise SavedQueryError(
+                f"query {query!r}: parameter {self.name!r} expects {self.type}, got {value!r}"
+            ) from None
+        if self.choices and converted not in self.choices:
+            raise SavedQueryError(
+                f"query {query!r}: parameter {self.name!r} must be one of {list(self.choices)}, "
+                f"got {converted!r}")
+        return converted
+
+
+def _convert(kind: str, value: Any) -> Any:
+    if kind == "string":
+        return "" if value is None else str(value)
+    if kind == "integer":
+        if isinstance(value, bool):
+            raise TypeError
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"true", "1", "yes"}:
+            return True
+        if text in {"false", "0", "no"}:
+            return False
+        raise ValueError(value)
+    if kind == "string_list":
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return [str(v) for v in value]
+    raise ValueError(kind)
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    name: str
+    title: str
+    description: str
+    text: str
+    parameters: tuple[Parameter, ...] = ()
+    result: ResultShape = "table"
+    max_rows: int = 1000
+    timeout_s: float = 30.0
+    chart: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    trusted: bool = True
+
+    def bind(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with ``values``, each coerced to its declared type."""
+        declared = {p.name: p for p in self.parameters}
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            raise SavedQueryError(
+                f"query {self.name!r} has no parameter(s) {unknown}; it takes {sorted(declared)}")
+        return {name: p.coerce(values.get(name, p.default), self.name) for name, p in declared.items()}
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "title": self.title, "description": self.description,
+            "result": self.result,
+            "parameters": [{"name": p.name, "type": p.type, "default": p.default,
+                            "description": p.description, **({"choices": list(p.choices)} if p.choices else {})}
+                           for p in self.parameters],
+        }
+
+
+def used_parameters(text: str) -> set[str]:
+    """``$names`` used in the query text, outside string literals and comments."""
+    from graph_model.readonly import _TOKEN
+
+    used = set()
+    for match in _TOKEN.finditer(text):
+        if match.group("other") == "$":
+            rest = _PARAM_USE.match(text, match.start())
+            if rest:
+                used.add(rest.group(1))
+    return used
+
+
+def parse_saved_query(source: str, path: Path | None = None, *, trusted: bool = True) -> SavedQuery:
+    where = str(path) if path else "<query>"
+    header, body = [], []
+    lines = source.splitlines()
+    i = 0
+    while i < len(lines) and lines[i].startswith("//"):
+        header.append(lines[i][2:].removeprefix(" "))
+        i += 1
+    body = lines[i:]
+    try:
+        meta = tomllib.loads("\n".join(header))
+    except tomllib.TOMLDecodeError as exc:
+        raise SavedQueryError(f"{where}: the // metadata block is not valid TOML: {exc}") from exc
+    text = "\n".join(body).strip()
+    for required in ("name", "title", "description"):
+        if not isinstance(meta.get(required), str) or not meta[required].strip():
+            raise SavedQueryError(f"{where}: metadata needs a non-empty string {required!r}")
+    if not _NAME.match(meta["name"]):
+        raise SavedQueryError(f"{where}: name {meta['name']!r} must be lower_snake_case")
+    if not text:
+        raise SavedQueryError(f"{where}: there is no Cypher after the metadata block")
+    params = []
+    for pname, spec in (meta.get("parameters") or {}).items():
+        if spec.get("type") not in PARAM_TYPES:
+            raise SavedQueryError(f"{where}: parameter {pname!r} needs type in {PARAM_TYPES}")
+        if "default" not in spec:
+            raise SavedQueryError(f"{where}: parameter {pname!r} needs a default (never null)")
+        param = Parameter(pname, spec["type"], spec["default"], spec.get("description", ""),
+                          tuple(spec.get("choices", ())))
+        param.coerce(param.default, meta["name"])
+        params.append(param)
+    result = meta.get("result", "table")
+    if result not in RESULT_SHAPES:
+        raise SavedQueryError(f"{where}: result must be one of {RESULT_SHAPES}, not {result!r}")
+    query = SavedQuery(
+        name=meta["name"], title=meta["title"], description=meta["description"], text=text,
+        parameters=tuple(params), result=result, max_rows=int(meta.get("max_rows", 1000)),
+        timeout_s=float(meta.get("timeout_s", 30)), chart=dict(meta.get("chart", {})), path=path,
+        trusted=trusted,
+    )
+    check_read_only(text, query_name=query.name)
+    declared, used = {p.name for p in params}, used_parameters(text)
+    if declared != used:
+        raise SavedQueryError(
+            f"{where}: parameters declared but unused {sorted(declared - used)}, "
+            f"used but undeclared {sorted(used - declared)}")
+    return query
+
+
+class Registry:
+    """Saved queries from one or more folders, by name (later folders may not shadow earlier)."""
+
+    def __init__(self, folders: list[Path] | None = None) -> None:
+        self.queries: dict[str, SavedQuery] = {}
+        for folder in folders or [LIBRARY_DIR]:
+            for path in sorted(Path(folder).glob("*.cypher")):
+                query = parse_saved_query(path.read_text(encoding="utf-8"), path)
+                if query.name in self.queries:
+                    raise SavedQueryError(
+                        f"{path}: query name {query.name!r} is already used by {self.queries[query.name].path}")
+                self.queries[query.name] = query
+
+    def get(self, name: str) -> SavedQuery:
+        try:
+            return self.queries[name]
+        except KeyError:
+            raise SavedQueryError(
+                f"no saved query named {name!r}; `micropath queries` lists the {len(self.queries)} available"
+            ) from None
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(self.queries.values(), key=lambda q: q.name))
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+
+@lru_cache(maxsize=1)
+def default_registry() -> Registry:
+    return Registry()
