@@ -96,6 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the schema derived from the ontology")
     schema.add_argument("--engine", choices=["ladybug", "neo4j", "json"], default="ladybug")
 
+    neo = sub.add_parser("neo4j", help="start, stop or check a local Neo4j 5.26 LTS Community server",
+                         description="Runs Neo4j from Maven Central (resolved once into the user cache) on "
+                         "127.0.0.1 with only the Bolt connector. The password of user neo4j is taken from "
+                         "NEO4J_PASSWORD (never the command line). Then use --db bolt://127.0.0.1:PORT.")
+    neo.add_argument("action", choices=["start", "stop", "status"])
+    neo.add_argument("--port", type=int, default=7687, help="Bolt port (default 7687)")
+    neo.add_argument("--data", type=Path, default=None,
+                     help="data directory (default ~/.local/share/micropathways/neo4j)")
+    neo.add_argument("--heap", default="2g", help="JVM heap (default 2g; one load is one transaction)")
+    neo.add_argument("--page-cache", default="512m", help="page cache (default 512m)")
+
     info = sub.add_parser("datasets", help="list the datasets loaded in the graph")
     _db_arg(info)
     _format_arg(info)
@@ -211,6 +222,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_neo4j(args: argparse.Namespace) -> int:
+    from graph_model import neo4j_service
+
+    if args.action == "start":
+        print(f"starting Neo4j {neo4j_service.neo4j_version()} (first start resolves it from Maven Central) …",
+              file=sys.stderr)
+        uri = neo4j_service.start(args.data, args.port, heap=args.heap, page_cache=args.page_cache)
+        print(f"Neo4j is running: use --db {uri}")
+    elif args.action == "stop":
+        stopped = neo4j_service.stop(args.data)
+        print("Neo4j stopped" if stopped else "Neo4j was not running")
+    else:
+        print(neo4j_service.status(args.data, args.port))
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     with open_backend(args.db) as backend:
         result = backend.run_read(
@@ -224,6 +251,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Any] = {
     "load": cmd_load, "synth": cmd_synth, "queries": cmd_queries, "query": cmd_query,
     "cypher": cmd_cypher, "serve": cmd_serve, "schema": cmd_schema, "datasets": cmd_datasets,
+    "neo4j": cmd_neo4j,
 }
 
 

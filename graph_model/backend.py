@@ -78,6 +78,10 @@ class GraphBackend(ABC):
         """Write a conformed bundle idempotently and atomically."""
 
     @abstractmethod
+    def delete_all(self) -> None:
+        """Remove every node and relationship (administrators and tests only)."""
+
+    @abstractmethod
     def _run_read(self, query: str, params: Mapping[str, Any], *, timeout_s: float,
                   max_rows: int, tag: str) -> tuple[list[str], list[dict[str, Any]], bool]:
         """Run a statement already checked read-only; return columns, rows, truncated."""

@@ -38,10 +38,8 @@ def open_backend(uri: str | None = None, *, write: bool = False) -> GraphBackend
             raise ValueError("embedded: needs a path, e.g. embedded:./micropathways.lbdb")
         return EmbeddedBackend(Path(path), read_only=not write)
     if uri.startswith(NEO4J_SCHEMES):
-        try:
-            from graph_model.neo4j_backend import Neo4jBackend  # type: ignore[import-not-found]
-        except ImportError:
-            raise ValueError("the Neo4j backend is not available in this version") from None
-        return Neo4jBackend(uri)  # type: ignore[no-any-return]
+        from graph_model.neo4j_backend import Neo4jBackend
+
+        return Neo4jBackend(uri)
     raise ValueError(
         f"--db {uri!r} is not a database URI: use embedded:PATH, bolt://HOST:PORT or neo4j://HOST:PORT")

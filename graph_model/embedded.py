@@ -18,7 +18,7 @@ import pandas as pd
 
 from graph_model import locking
 from graph_model.backend import GraphBackend, LoadReport, Progress
-from graph_model.bundle import GraphBundle, RelKey
+from graph_model.bundle import GraphBundle
 from graph_model.ddl import LADYBUG_TYPES, ladybug_ddl
 from graph_model.errors import (
     BackendUnavailableError,
@@ -28,9 +28,7 @@ from graph_model.errors import (
 )
 from graph_model.schema import GraphSchema, get_schema
 from graph_model.values import plain
-
-# Shared-node properties that change on every load and must not count as a change.
-VOLATILE = frozenset({"loaded_at", "record_count"})
+from graph_model.writer import BundleWriter
 
 
 class EmbeddedBackend(GraphBackend):
@@ -131,7 +129,7 @@ class EmbeddedBackend(GraphBackend):
             self.ensure_schema()
             self._execute("BEGIN TRANSACTION")
             try:
-                _BundleWriter(self, bundle, report, progress).write()
+                BundleWriter(self, bundle, report, progress).write()
                 self._execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -144,6 +142,19 @@ class EmbeddedBackend(GraphBackend):
             self._execute("ROLLBACK")
         except RuntimeError:
             pass  # the engine already rolled back the failed transaction
+
+    # ---- WriteTarget primitives (used by graph_model.writer inside the load transaction) -----
+    def fetch(self, query: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        return self._frame(query, params)
+
+    def execute(self, query: str, params: dict[str, Any] | None = None) -> None:
+        self._execute(query, params)
+
+    def insert_nodes(self, label: str, frame: pd.DataFrame) -> int:
+        return self.copy(label, frame)
+
+    def insert_rels(self, rel_type: str, pair: tuple[str, str], frame: pd.DataFrame) -> int:
+        return self.copy(rel_type, frame, pair)
 
     def copy(self, table: str, frame: pd.DataFrame, pair: tuple[str, str] | None = None) -> int:
         """Bulk-copy ``frame`` into ``table`` from Arrow; returns rows copied."""
@@ -177,6 +188,11 @@ class EmbeddedBackend(GraphBackend):
         truncated = len(rows) > max_rows
         return columns, rows[:max_rows], truncated
 
+    def delete_all(self) -> None:
+        self._require_writable()
+        with locking.exclusive(self.path):
+            self._execute("MATCH (n) DETACH DELETE n")
+
     def run_write(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run a trusted application write statement (used by loaders and tests, never users)."""
         self._require_writable()
@@ -195,139 +211,3 @@ def _translate(exc: RuntimeError, query: str, tag: str, timeout_s: float) -> Que
                           query_name=tag, query=query)
     return QueryError(f"query {tag!r} failed on the embedded engine: {message}",
                       query_name=tag, query=query)
-
-
-class _BundleWriter:
-    """The diff-and-copy steps of one load, inside the caller's transaction."""
-
-    def __init__(self, backend: EmbeddedBackend, bundle: GraphBundle, report: LoadReport,
-                 progress: Progress | None) -> None:
-        self.db = backend
-        self.schema = backend.schema
-        self.bundle = bundle
-        self.report = report
-        self.progress = progress or (lambda step, n: None)
-        self.write_owners: set[str] = set()
-        self.changed_uids: list[str] = []
-
-    def write(self) -> None:
-        self._diff_records()
-        self._write_shared_nodes()
-        self._delete_changed()
-        self._copy_records_and_owned()
-        self._copy_rels()
-        self._update_datasets()
-
-    def _step(self, name: str, rows: int) -> None:
-        self.progress(name, rows)
-
-    def _diff_records(self) -> None:
-        for label in self.schema.labels_with_role("record"):
-            frame = self.bundle.nodes.get(label)
-            if frame is None or frame.empty:
-                continue
-            existing = self.db._frame(
-                f"MATCH (n:{label}) WHERE n.dataset = $d RETURN n.uid AS uid, n.content_hash AS h",
-                {"d": self.bundle.dataset})
-            known = dict(zip(existing["uid"], existing["h"], strict=True))
-            old_hash = frame["uid"].map(known)
-            new = old_hash.isna()
-            changed = ~new & (old_hash != frame["content_hash"])
-            self.report.records_new += int(new.sum())
-            self.report.records_changed += int(changed.sum())
-            self.report.records_unchanged += int((~new & ~changed).sum())
-            self.changed_uids += frame.loc[changed, "uid"].tolist()
-            self.write_owners.update(frame.loc[new | changed, "uid"])
-        self._step("compared records with the graph", len(self.write_owners))
-
-    def _delete_changed(self) -> None:
-        uids = self.changed_uids
-        if not uids:
-            return
-        for label in self.schema.labels_with_role("owned"):
-            self.db._execute(f"MATCH (n:{label}) WHERE n.record_uid IN $u DETACH DELETE n", {"u": uids})
-        for label in self.schema.labels_with_role("record"):
-            self.db._execute(f"MATCH (n:{label}) WHERE n.uid IN $u DETACH DELETE n", {"u": uids})
-        self._step("removed changed records", len(uids))
-
-    def _write_shared_nodes(self) -> None:
-        for label in self.schema.labels_with_role("shared"):
-            frame = self.bundle.nodes.get(label)
-            if frame is None or frame.empty:
-                continue
-            existing = self.db._frame(f"MATCH (n:{label}) WHERE n.uid IN $u RETURN n.*",
-                                      {"u": frame["uid"].tolist()})
-            existing.columns = [c.split(".", 1)[-1] for c in existing.columns]
-            is_new = ~frame["uid"].isin(existing["uid"])
-            self.report.nodes_written += self.db.copy(label, frame[is_new])
-            self._update_shared(label, frame[~is_new], existing)
-        self._step("wrote vocabulary, areas and datasets", self.report.nodes_written)
-
-    def _update_shared(self, label: str, frame: pd.DataFrame, existing: pd.DataFrame) -> None:
-        if frame.empty:
-            return
-        compare = [c for c in frame.columns if c not in VOLATILE and c != "uid"]
-        merged = frame.merge(existing, on="uid", suffixes=("", "_old"), how="left")
-        differs = pd.Series(False, index=merged.index)
-        for column in compare:
-            new, old = merged[column].astype("string"), merged[f"{column}_old"].astype("string")
-            differs |= ~((new == old).fillna(False) | (new.isna() & old.isna()))
-        rows = frame[differs.to_numpy()]
-        if rows.empty:
-            return
-        assignments = ", ".join(f"n.{c} = r.{c}" for c in compare)
-        self.db._execute(f"UNWIND $rows AS r MATCH (n:{label} {{uid: r.uid}}) SET {assignments}",
-                         {"rows": _records(rows[["uid", *compare]])})
-        self.report.nodes_written += len(rows)
-
-    def _copy_records_and_owned(self) -> None:
-        owners = self.write_owners
-        for label in self.schema.labels_with_role("record"):
-            frame = self.bundle.nodes.get(label)
-            if frame is not None:
-                self.report.nodes_written += self.db.copy(label, frame[frame["uid"].isin(owners)])
-        for label in self.schema.labels_with_role("owned"):
-            frame = self.bundle.nodes.get(label)
-            if frame is not None:
-                self.report.nodes_written += self.db.copy(label, frame[frame["record_uid"].isin(owners)])
-        self._step("copied records", self.report.nodes_written)
-
-    def _copy_rels(self) -> None:
-        for key, frame in self.bundle.rels.items():
-            rows = self._rels_to_write(key, frame)
-            pair = (key[1], key[2])
-            self.report.rels_written += self.db.copy(key[0], rows, pair)
-        self._step("copied relationships", self.report.rels_written)
-
-    def _rels_to_write(self, key: RelKey, frame: pd.DataFrame) -> pd.DataFrame:
-        rel_type, src, dst = key
-        role = self.schema.node(src).role
-        if role == "record":
-            return frame[frame["from"].isin(self.write_owners)]
-        if role == "owned":
-            return frame[frame["from"].str.rsplit("/", n=1).str[0].isin(self.write_owners)]
-        existing = self.db._frame(
-            f"MATCH (a:{src})-[:{rel_type}]->(b:{dst}) WHERE a.uid IN $u RETURN a.uid AS f, b.uid AS t",
-            {"u": frame["from"].unique().tolist()})
-        seen = set(zip(existing["f"], existing["t"], strict=True))
-        keep = [(f, t) not in seen for f, t in zip(frame["from"], frame["to"], strict=True)]
-        return frame[keep]
-
-    def _update_datasets(self) -> None:
-        frame = self.bundle.nodes.get("Dataset")
-        if frame is None or not self.report.changed_anything:
-            return
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        for name in frame["uid"]:
-            count = 0
-            for label in self.schema.labels_with_role("record"):
-                result = self.db._frame(f"MATCH (n:{label}) WHERE n.dataset = $d RETURN count(n) AS c",
-                                        {"d": name})
-                count += int(result["c"].iloc[0])
-            self.db._execute("MATCH (d:Dataset {uid: $d}) SET d.loaded_at = $t, d.record_count = $c",
-                             {"d": name, "t": stamp, "c": count})
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (None if pd.isna(v) else v) for k, v in row.items()}
-            for row in frame.astype(object).to_dict("records")]

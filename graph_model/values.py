@@ -12,7 +12,8 @@ def plain(value: Any) -> Any:
     """Recursively turn LadybugDB/Neo4j result values into JSON-friendly Python values."""
     if isinstance(value, dict):
         if "_LABEL" in value and "_ID" in value:
-            out = {k: plain(v) for k, v in value.items() if k not in _INTERNAL_KEYS and v is not None}
+            out = {k: plain(value[k]) for k in sorted(value)
+                   if k not in _INTERNAL_KEYS and value[k] is not None}
             if "_SRC" in value:
                 out["_type"] = value["_LABEL"]
             else:
@@ -36,9 +37,9 @@ def neo4j_plain(value: Any) -> Any:
     except ImportError:  # pragma: no cover - neo4j is a hard dependency
         return value
     if isinstance(value, Node):
-        return {**{k: plain(v) for k, v in value.items()}, "_labels": sorted(value.labels)}
+        return {**{k: plain(value[k]) for k in sorted(value.keys())}, "_labels": sorted(value.labels)}
     if isinstance(value, Relationship):
-        return {**{k: plain(v) for k, v in value.items()}, "_type": value.type}
+        return {**{k: plain(value[k]) for k in sorted(value.keys())}, "_type": value.type}
     if isinstance(value, Path):
         return {"nodes": [plain(n) for n in value.nodes],
                 "relationships": [plain(r) for r in value.relationships]}

@@ -1,0 +1,214 @@
+"""The Neo4j backend, through the official ``neo4j`` Python driver (py2neo is end-of-life).
+
+Writes: one explicit transaction per load, fed in batches of ``UNWIND $rows …`` statements generated
+from the schema (nodes are MERGEd on their key; relationships of records written in this load are
+CREATEd, since those records were just created or re-created; shared relationships are diffed first).
+If anything fails the transaction rolls back, so the graph is as it was; transient errors retry the
+whole load, which is safe because the diff makes it idempotent.
+
+Reads, in layers: the lexical statement check (GraphBackend.run_read); ``EXPLAIN`` and refusal of any
+plan whose query type is not read-only ('r'); a read transaction (``execute_read``) with a server-side
+time limit and a metadata tag naming the query; a row cap fetching ``max_rows + 1``. The driver's read
+access mode alone is only a routing hint, not a guarantee.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Mapping
+from typing import Any, cast
+
+import pandas as pd
+from neo4j import READ_ACCESS, GraphDatabase, unit_of_work
+from neo4j import exceptions as neo4j_errors
+
+from graph_model.backend import GraphBackend, LoadReport, Progress
+from graph_model.bundle import GraphBundle
+from graph_model.ddl import neo4j_ddl
+from graph_model.errors import (
+    BackendUnavailableError,
+    QueryError,
+    QueryTimeoutError,
+    WriteRefusedError,
+)
+from graph_model.schema import GraphSchema, get_schema
+from graph_model.values import plain
+from graph_model.writer import BundleWriter, records
+
+BATCH_ROWS = 10_000
+RETRIES = 3
+START_HINT = ("start one with `micropath neo4j start` (NEO4J_PASSWORD set), or point --db at a running "
+              "server and set NEO4J_USER / NEO4J_PASSWORD")
+
+
+class Neo4jBackend(GraphBackend):
+    name = "neo4j"
+
+    def __init__(self, uri: str, *, user: str | None = None, password: str | None = None,
+                 database: str | None = None, schema: GraphSchema | None = None) -> None:
+        self.uri = uri
+        self.schema = schema or get_schema()
+        self.database = database or os.environ.get("NEO4J_DATABASE") or None
+        auth = (user or os.environ.get("NEO4J_USER", "neo4j"), password or os.environ.get("NEO4J_PASSWORD", ""))
+        self.driver = GraphDatabase.driver(uri, auth=auth, user_agent="micropathways",
+                                           notifications_min_severity="OFF")
+        self._tx: Any = None
+        try:
+            self.driver.verify_connectivity()
+        except neo4j_errors.AuthError as exc:
+            self.driver.close()
+            raise BackendUnavailableError(
+                f"Neo4j at {uri} refused the credentials of user {auth[0]!r}: set NEO4J_USER and "
+                "NEO4J_PASSWORD to a valid account") from exc
+        except (neo4j_errors.ServiceUnavailable, OSError) as exc:
+            self.driver.close()
+            raise BackendUnavailableError(f"no Neo4j server answers at {uri}: {START_HINT}") from exc
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def _session(self, **kwargs: Any) -> Any:
+        return self.driver.session(database=self.database, **kwargs)
+
+    # ---- schema --------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        with self._session() as session:
+            for statement in neo4j_ddl(self.schema):
+                session.run(statement).consume()
+
+    # ---- writing -------------------------------------------------------------------------
+    def write_bundle(self, bundle: GraphBundle, progress: Progress | None = None) -> LoadReport:
+        self.ensure_schema()
+        for attempt in range(1, RETRIES + 1):
+            report = LoadReport(dataset=bundle.dataset)
+            start = time.perf_counter()
+            try:
+                with self._session() as session, session.begin_transaction() as tx:
+                    self._tx = tx
+                    BundleWriter(self, bundle, report, progress).write()
+                    tx.commit()
+            except (neo4j_errors.TransientError, neo4j_errors.SessionExpired) as exc:
+                if attempt == RETRIES:
+                    raise QueryError(f"loading {bundle.dataset} into Neo4j failed {RETRIES} times on "
+                                     f"transient errors; nothing was written: {exc}") from exc
+                time.sleep(0.5 * 2 ** attempt)
+                continue
+            except neo4j_errors.Neo4jError as exc:
+                raise QueryError(f"loading {bundle.dataset} into Neo4j failed and was rolled back; "
+                                 f"nothing was written: {exc.message or exc}") from exc
+            finally:
+                self._tx = None
+            report.elapsed_s = time.perf_counter() - start
+            return report
+        raise AssertionError("unreachable")
+
+    # WriteTarget primitives: run inside the load transaction.
+    def fetch(self, query: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        result = self._tx.run(query, params or {})
+        keys = result.keys()
+        return pd.DataFrame([r.values() for r in result], columns=keys)
+
+    def execute(self, query: str, params: dict[str, Any] | None = None) -> None:
+        self._tx.run(query, params or {}).consume()
+
+    def insert_nodes(self, label: str, frame: pd.DataFrame) -> int:
+        label = self.schema.check_label(label)
+        key = self.schema.node(label).key.name
+        statement = f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.{key}}}) SET n += row"
+        for batch in _batches(frame):
+            self._tx.run(statement, {"rows": records(batch)}).consume()
+        return len(frame)
+
+    def insert_rels(self, rel_type: str, pair: tuple[str, str], frame: pd.DataFrame) -> int:
+        rel_type = self.schema.check_rel_type(rel_type)
+        src, dst = (self.schema.check_label(label) for label in pair)
+        verb = "MERGE" if self.schema.node(src).role == "shared" else "CREATE"
+        statement = (f"UNWIND $rows AS row MATCH (a:{src} {{uid: row.f}}) MATCH (b:{dst} {{uid: row.t}}) "
+                     f"{verb} (a)-[r:{rel_type}]->(b) SET r += row.p RETURN count(r) AS n")
+        props = [c for c in frame.columns if c not in ("from", "to")]
+        for batch in _batches(frame):
+            rows = [{"f": r["from"], "t": r["to"], "p": {k: r[k] for k in props}} for r in records(batch)]
+            written = self._tx.run(statement, {"rows": rows}).single()["n"]
+            if written != len(rows):
+                raise QueryError(f"{len(rows) - written} {rel_type} relationship(s) from {src} to {dst} "
+                                 "point at nodes the graph does not hold; the load was rolled back")
+        return len(frame)
+
+    def delete_all(self) -> None:
+        with self._session() as session:
+            session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+    # ---- reading -------------------------------------------------------------------------
+    def _run_read(self, query: str, params: Mapping[str, Any], *, timeout_s: float,
+                  max_rows: int, tag: str) -> tuple[list[str], list[dict[str, Any]], bool]:
+        params = dict(params)
+        try:
+            with self._session(default_access_mode=READ_ACCESS) as session:
+                plan = session.run(cast(Any, "EXPLAIN " + query), params).consume()
+                if plan.query_type != "r":
+                    raise WriteRefusedError(
+                        f"query {tag!r} was refused: Neo4j plans it as a "
+                        f"{_QUERY_TYPES.get(plan.query_type or '', plan.query_type)} query; only read-only "
+                        "queries run here")
+                work = unit_of_work(timeout=timeout_s, metadata={"app": "micropathways", "query": tag})(_fetch)
+                columns, rows = session.execute_read(work, query, params, max_rows)
+        except neo4j_errors.Neo4jError as exc:
+            raise _translate(exc, query, tag, timeout_s) from exc
+        except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired) as exc:
+            raise BackendUnavailableError(f"the Neo4j server at {self.uri} went away while running "
+                                          f"{tag!r}: {START_HINT}; then retry") from exc
+        truncated = len(rows) > max_rows
+        return columns, rows[:max_rows], truncated
+
+
+_QUERY_TYPES = {"r": "read-only", "rw": "read-write", "w": "write-only", "s": "schema-write"}
+
+
+def _fetch(tx: Any, query: str, params: dict[str, Any], max_rows: int) -> tuple[list[str], list[dict[str, Any]]]:
+    result = tx.run(query, params)
+    columns = list(result.keys())
+    rows = []
+    for record in result:
+        rows.append({k: plain(v) for k, v in zip(columns, record.values(), strict=True)})
+        if len(rows) > max_rows:
+            break
+    return columns, rows
+
+
+def _without_explain(message: str) -> str:
+    """Syntax errors found during EXPLAIN point into "EXPLAIN <query>": shift them back to the query."""
+    shift = len("EXPLAIN ")
+
+    def column(match: re.Match[str]) -> str:
+        return f"line 1, column {int(match.group(1)) - shift} (offset: {int(match.group(2)) - shift})"
+
+    if '"EXPLAIN ' not in message:
+        return message
+    message = re.sub(r"line 1, column (\d+) \(offset: (\d+)\)", column, message)
+    message = message.replace('"EXPLAIN ', '"')
+    lines = message.split("\n")
+    return "\n".join(line[shift:] if set(line.strip()) == {"^"} else line for line in lines)
+
+
+def _batches(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    return [frame.iloc[i: i + BATCH_ROWS] for i in range(0, len(frame), BATCH_ROWS)]
+
+
+def _translate(exc: Exception, query: str, tag: str, timeout_s: float) -> QueryError:
+    code = getattr(exc, "code", "") or ""
+    message = getattr(exc, "message", None) or str(exc)
+    if "TransactionTimedOut" in code or "TransactionTimedOutClientConfiguration" in code:
+        return QueryTimeoutError(
+            f"query {tag!r} took longer than its time limit of {timeout_s:g}s and was stopped. Narrow it "
+            "with parameters, or raise the limit (saved queries: `timeout_s` in the metadata; ad-hoc: "
+            "--timeout; the server caps all transactions with db.transaction.timeout).",
+            query_name=tag, query=query)
+    if "SyntaxError" in code:
+        return QueryError(f"query {tag!r} has a Cypher syntax error: {_without_explain(message)}",
+                          query_name=tag, query=query)
+    if "Forbidden" in code or "AccessMode" in code:
+        return QueryError(f"query {tag!r} tried to write in a read-only transaction and was refused: {message}",
+                          query_name=tag, query=query)
+    return QueryError(f"query {tag!r} failed on Neo4j ({code}): {message}", query_name=tag, query=query)

@@ -1,0 +1,174 @@
+"""The engine-agnostic steps of one load: diff against the graph, delete changed, insert the rest.
+
+Both backends run these steps inside one transaction they own; each supplies four primitives
+(:class:`WriteTarget`). All Cypher here is portable between LadybugDB and Neo4j; labels and types
+come from the ontology-derived schema, never from input.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import pandas as pd
+
+from graph_model.backend import LoadReport, Progress
+from graph_model.bundle import GraphBundle, RelKey
+from graph_model.schema import GraphSchema
+
+# Shared-node properties that change on every load and must not count as a change.
+VOLATILE = frozenset({"loaded_at", "record_count"})
+STEPS = 6
+
+
+class WriteTarget(Protocol):
+    schema: GraphSchema
+
+    def fetch(self, query: str, params: dict[str, Any] | None = None) -> pd.DataFrame: ...
+
+    def execute(self, query: str, params: dict[str, Any] | None = None) -> None: ...
+
+    def insert_nodes(self, label: str, frame: pd.DataFrame) -> int: ...
+
+    def insert_rels(self, rel_type: str, pair: tuple[str, str], frame: pd.DataFrame) -> int: ...
+
+
+class BundleWriter:
+    """Write one conformed bundle through a WriteTarget; fills in a LoadReport."""
+
+    def __init__(self, target: WriteTarget, bundle: GraphBundle, report: LoadReport,
+                 progress: Progress | None = None) -> None:
+        self.db = target
+        self.schema = target.schema
+        self.bundle = bundle
+        self.report = report
+        self.progress = progress or (lambda step, n: None)
+        self.write_owners: set[str] = set()
+        self.changed_uids: list[str] = []
+
+    def write(self) -> None:
+        self._diff_records()
+        self._write_shared_nodes()
+        self._delete_changed()
+        self._insert_records_and_owned()
+        self._insert_rels()
+        self._update_datasets()
+
+    def _diff_records(self) -> None:
+        for label in self.schema.labels_with_role("record"):
+            frame = self.bundle.nodes.get(label)
+            if frame is None or frame.empty:
+                continue
+            existing = self.db.fetch(
+                f"MATCH (n:{label}) WHERE n.dataset = $d RETURN n.uid AS uid, n.content_hash AS h",
+                {"d": self.bundle.dataset})
+            known = dict(zip(existing["uid"], existing["h"], strict=True)) if len(existing) else {}
+            old_hash = frame["uid"].map(known)
+            new = old_hash.isna()
+            changed = ~new & (old_hash != frame["content_hash"])
+            self.report.records_new += int(new.sum())
+            self.report.records_changed += int(changed.sum())
+            self.report.records_unchanged += int((~new & ~changed).sum())
+            self.changed_uids += frame.loc[changed, "uid"].tolist()
+            self.write_owners.update(frame.loc[new | changed, "uid"])
+        self.progress("compared records with the graph", len(self.write_owners))
+
+    def _delete_changed(self) -> None:
+        uids = self.changed_uids
+        if uids:
+            for label in self.schema.labels_with_role("owned"):
+                self.db.execute(f"MATCH (n:{label}) WHERE n.record_uid IN $u DETACH DELETE n", {"u": uids})
+            for label in self.schema.labels_with_role("record"):
+                self.db.execute(f"MATCH (n:{label}) WHERE n.uid IN $u DETACH DELETE n", {"u": uids})
+        self.progress("removed changed records", len(uids))
+
+    def _write_shared_nodes(self) -> None:
+        for label in self.schema.labels_with_role("shared"):
+            frame = self.bundle.nodes.get(label)
+            if frame is None or frame.empty:
+                continue
+            columns = list(frame.columns)
+            returns = ", ".join(f"n.{c} AS {c}" for c in columns)
+            existing = self.db.fetch(f"MATCH (n:{label}) WHERE n.uid IN $u RETURN {returns}",
+                                     {"u": frame["uid"].tolist()})
+            known = set(existing["uid"]) if len(existing) else set()
+            is_new = ~frame["uid"].isin(known)
+            self.report.nodes_written += self.db.insert_nodes(label, frame[is_new])
+            if len(existing):
+                self._update_shared(label, frame[~is_new], existing)
+        self.progress("wrote vocabulary, areas and datasets", self.report.nodes_written)
+
+    def _update_shared(self, label: str, frame: pd.DataFrame, existing: pd.DataFrame) -> None:
+        compare = [c for c in frame.columns if c not in VOLATILE and c != "uid"]
+        merged = frame.merge(existing, on="uid", suffixes=("", "_old"), how="left")
+        differs = pd.Series(False, index=merged.index)
+        for column in compare:
+            new, old = merged[column].astype("string"), merged[f"{column}_old"].astype("string")
+            differs |= ~((new == old).fillna(False) | (new.isna() & old.isna()))
+        rows = frame[differs.to_numpy()]
+        if rows.empty:
+            return
+        assignments = ", ".join(f"n.{c} = r.{c}" for c in compare)
+        self.db.execute(f"UNWIND $rows AS r MATCH (n:{label} {{uid: r.uid}}) SET {assignments}",
+                        {"rows": records(rows[["uid", *compare]])})
+        self.report.nodes_written += len(rows)
+
+    def _insert_records_and_owned(self) -> None:
+        owners = self.write_owners
+        for label in self.schema.labels_with_role("record"):
+            frame = self.bundle.nodes.get(label)
+            if frame is not None:
+                self.report.nodes_written += self.db.insert_nodes(label, frame[frame["uid"].isin(owners)])
+        for label in self.schema.labels_with_role("owned"):
+            frame = self.bundle.nodes.get(label)
+            if frame is not None:
+                self.report.nodes_written += self.db.insert_nodes(
+                    label, frame[frame["record_uid"].isin(owners)])
+        self.progress("inserted records", self.report.nodes_written)
+
+    def _insert_rels(self) -> None:
+        for key, frame in self.bundle.rels.items():
+            rows = self._rels_to_write(key, frame)
+            self.report.rels_written += self.db.insert_rels(key[0], (key[1], key[2]), rows)
+        self.progress("inserted relationships", self.report.rels_written)
+
+    def _rels_to_write(self, key: RelKey, frame: pd.DataFrame) -> pd.DataFrame:
+        rel_type, src, dst = key
+        role = self.schema.node(src).role
+        if role == "record":
+            return frame[frame["from"].isin(self.write_owners)]
+        if role == "owned":
+            return frame[frame["from"].str.rsplit("/", n=1).str[0].isin(self.write_owners)]
+        existing = self.db.fetch(
+            f"MATCH (a:{src})-[:{rel_type}]->(b:{dst}) WHERE a.uid IN $u RETURN a.uid AS f, b.uid AS t",
+            {"u": frame["from"].unique().tolist()})
+        seen = set(zip(existing["f"], existing["t"], strict=True)) if len(existing) else set()
+        keep = [(f, t) not in seen for f, t in zip(frame["from"], frame["to"], strict=True)]
+        return frame[keep]
+
+    def _update_datasets(self) -> None:
+        frame = self.bundle.nodes.get("Dataset")
+        if frame is not None and self.report.changed_anything:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            for name in frame["uid"]:
+                count = 0
+                for label in self.schema.labels_with_role("record"):
+                    result = self.db.fetch(
+                        f"MATCH (n:{label}) WHERE n.dataset = $d RETURN count(n) AS c", {"d": name})
+                    count += int(result["c"].iloc[0])
+                self.db.execute("MATCH (d:Dataset {uid: $d}) SET d.loaded_at = $t, d.record_count = $c",
+                                {"d": name, "t": stamp, "c": count})
+        self.progress("updated datasets", 0)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with None for missing values (drivers and engines take these as parameters)."""
+    return [{k: (None if _missing(v) else v) for k, v in row.items()}
+            for row in frame.astype(object).to_dict("records")]
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
