@@ -73,16 +73,30 @@ def _run(command: list[str], what: str) -> None:
         raise MicropathError(f"{what} failed ({' '.join(command[:3])} …):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs; reaps it if it is our exited child (a zombie is not alive)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: fall through to the signal probe
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return True
+    return state != "Z"
+
+
 def _pid(data_dir: Path) -> int | None:
     try:
         pid = int((data_dir / PID_FILE).read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    return pid
+    return pid if _alive(pid) else None
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -146,9 +160,7 @@ def stop(data_dir: Path | None = None, wait_s: float = 60.0) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             break
         time.sleep(0.2)
     else:
