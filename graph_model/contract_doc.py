@@ -66,8 +66,8 @@ def render(schema: GraphSchema, vocab: Vocabulary) -> str:
     common = [c for c in vocab.concepts.values() if c.scheme == "micropathways"]
     out.append("\n## Common codes (scheme `micropathways`)\n")
     for label in ("Factor", "Motive", "Method", "Relationship", "EventType"):
-        codes = sorted((c for c in common if c.label_class == label), key=lambda c: c.code)
-        out.append(f"- **{label}**: " + "; ".join(f"`{c.code}` {c.label}" for c in codes))
+        concepts = sorted((c for c in common if c.label_class == label), key=lambda c: c.code)
+        out.append(f"- **{label}**: " + "; ".join(f"`{c.code}` {c.label}" for c in concepts))
     return "\n".join(out) + "\n"
 
 

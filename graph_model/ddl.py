@@ -17,8 +17,7 @@ def _columns(props: tuple[PropertySpec, ...]) -> list[str]:
 def ladybug_node_ddl(schema: GraphSchema) -> list[str]:
     statements = []
     for spec in schema.nodes.values():
-        cols = [f"{spec.key.name} STRING PRIMARY KEY"] + _columns(
-            tuple(p for p in spec.properties if not p.key))
+        cols = [f"{spec.key.name} STRING PRIMARY KEY", *_columns(tuple(p for p in spec.properties if not p.key))]
         statements.append(f"CREATE NODE TABLE IF NOT EXISTS {spec.label}({', '.join(cols)})")
     return statements
 

@@ -8,6 +8,7 @@ hash, deletes the records whose content changed, and copies only new and changed
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -138,10 +139,8 @@ class EmbeddedBackend(GraphBackend):
         return report
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # the engine may already have rolled back
             self._execute("ROLLBACK")
-        except RuntimeError:
-            pass  # the engine already rolled back the failed transaction
 
     # ---- WriteTarget primitives (used by graph_model.writer inside the load transaction) -----
     def fetch(self, query: str, params: dict[str, Any] | None = None) -> pd.DataFrame:

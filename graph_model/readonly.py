@@ -14,7 +14,7 @@ from graph_model.errors import WriteRefusedError
 
 WRITE_KEYWORDS = frozenset({
     "CREATE", "MERGE", "DELETE", "DETACH", "SET", "REMOVE", "DROP", "ALTER", "COPY", "LOAD",
-    "INSTALL", "ATTACH", "DETACH", "IMPORT", "EXPORT", "CHECKPOINT", "BEGIN", "COMMIT",
+    "INSTALL", "ATTACH", "IMPORT", "EXPORT", "CHECKPOINT", "BEGIN", "COMMIT",
     "ROLLBACK", "FOREACH", "GRANT", "REVOKE", "DENY", "START", "STOP", "USE",
 })
 # Procedures are allowed only from this list (schema introspection); anything else may write.

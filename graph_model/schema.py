@@ -8,12 +8,15 @@ connect from object properties with ``mp:connects``; relationship properties fro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal as RdfLiteral, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, Graph, URIRef
+from rdflib import Literal as RdfLiteral
 from rdflib.collection import Collection
+from rdflib.term import Node
 
 from graph_model.ontology import MP, SCHEMA, load_ontology
 
@@ -135,15 +138,19 @@ def _sorted_props(props: list[PropertySpec]) -> tuple[PropertySpec, ...]:
     return tuple(sorted(props, key=lambda p: (not p.key, p.name)))
 
 
+def _uris(nodes: Iterable[Node]) -> list[URIRef]:
+    """The URI nodes among ``nodes``, sorted (blank nodes are skipped)."""
+    return sorted(n for n in nodes if isinstance(n, URIRef))
+
+
 def derive_schema(graph: Graph) -> GraphSchema:
     """Derive the property-graph schema from an ontology graph."""
     class_labels: dict[URIRef, str] = {}
     nodes: dict[str, NodeSpec] = {}
-    for cls in sorted(graph.subjects(RDF.type, OWL.Class)):
-        label = graph.value(cls, MP.graphLabel)
-        if label is None or not isinstance(cls, URIRef):
-            continue
-        class_labels[cls] = str(label)
+    for cls in _uris(graph.subjects(RDF.type, OWL.Class)):
+        graph_label = graph.value(cls, MP.graphLabel)
+        if graph_label is not None:
+            class_labels[cls] = str(graph_label)
     for cls, label in class_labels.items():
         props = [
             _property_spec(graph, prop)
@@ -163,9 +170,9 @@ def derive_schema(graph: Graph) -> GraphSchema:
             properties=_sorted_props(props),
         )
     rels: dict[str, RelSpec] = {}
-    for prop in sorted(graph.subjects(RDF.type, OWL.ObjectProperty)):
+    for prop in _uris(graph.subjects(RDF.type, OWL.ObjectProperty)):
         rel_type = graph.value(prop, MP.graphLabel)
-        if rel_type is None or not isinstance(prop, URIRef):
+        if rel_type is None:
             continue
         pairs = []
         for pair_node in graph.objects(prop, MP.connects):

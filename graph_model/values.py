@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 _INTERNAL_KEYS = {"_ID", "_LABEL", "_SRC", "_DST"}
@@ -27,6 +28,8 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, float) and math.isnan(value):
         return None
+    if isinstance(value, Decimal):  # LadybugDB returns sum() of integers as DECIMAL; Neo4j as int
+        return int(value) if value == value.to_integral_value() else float(value)
     return neo4j_plain(value)
 
 

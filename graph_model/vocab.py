@@ -14,6 +14,7 @@ from functools import lru_cache
 import pandas as pd
 from rdflib import RDF, SKOS, Graph, URIRef
 from rdflib import Literal as RdfLiteral
+from rdflib.term import Node
 
 from graph_model.ontology import MP, load_ontology
 
@@ -113,8 +114,8 @@ _EXTRA_PREDICATES = {
 }
 
 
-def _graph_label(graph: Graph, cls: object) -> str | None:
-    value = graph.value(cls, MP.graphLabel)  # type: ignore[arg-type]
+def _graph_label(graph: Graph, cls: Node) -> str | None:
+    value = graph.value(cls, MP.graphLabel)
     return str(value) if value is not None else None
 
 
@@ -130,9 +131,7 @@ def derive_vocabulary(graph: Graph) -> Vocabulary:
         scheme_info[scheme] = (str(code), label_class)
         if label_class:
             vocab.schemes[str(code)] = label_class
-    for concept in sorted(graph.subjects(RDF.type, SKOS.Concept)):
-        if not isinstance(concept, URIRef):
-            continue
+    for concept in sorted(c for c in graph.subjects(RDF.type, SKOS.Concept) if isinstance(c, URIRef)):
         scheme_uri = graph.value(concept, SKOS.inScheme)
         if scheme_uri not in scheme_info:
             raise ValueError(f"concept {concept} is in no declared concept scheme")

@@ -163,7 +163,7 @@ class BundleWriter:
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts with None for missing values (drivers and engines take these as parameters)."""
-    return [{k: (None if _missing(v) else v) for k, v in row.items()}
+    return [{str(k): (None if _missing(v) else v) for k, v in row.items()}
             for row in frame.astype(object).to_dict("records")]
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import pandas as pd
 
-from loaders.problems import Problem, Problems, ValidationFailed
+from loaders.problems import Problem, Problems
 
 
 def read_csv(path: Path, *, required: list[str] | None = None, problems: Problems | None = None,
@@ -43,7 +44,8 @@ def read_csv(path: Path, *, required: list[str] | None = None, problems: Problem
 
 
 def _parse(text: str, name: str, problems: Problems) -> pd.DataFrame:
-    reader = csv.reader(text.splitlines(keepends=True))
+    # newline="" keeps carriage returns inside quoted fields (GVA notes have lone \r) as data.
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
@@ -54,9 +56,11 @@ def _parse(text: str, name: str, problems: Problems) -> pd.DataFrame:
         return pd.DataFrame({"_line": pd.Series([], dtype=int)})
     header = [h.strip() for h in header]
     rows, lines = [], []
+    end_of_previous = reader.line_num
     try:
         for record in reader:
-            line = reader.line_num
+            line = end_of_previous + 1  # the line a record starts on (quoted fields may span lines)
+            end_of_previous = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
             if len(record) != len(header):

@@ -32,8 +32,8 @@ _PII_COLUMN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 _VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "an e-mail address"),
-    (re.compile(r"(?<!\d)(\+44\s?7\d{3}|07\d{3})\s?\d{3}\s?\d{3}(?!\d)"), "a UK mobile number"),
-    (re.compile(r"(?<!\d)(\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?!\d)"), "a phone number"),
+    (re.compile(r"(?<!\d)(?:\+44\s?7\d{3}|07\d{3})\s?\d{3}\s?\d{3}(?!\d)"), "a UK mobile number"),
+    (re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?!\d)"), "a phone number"),
     (re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b"), "a full UK postcode"),
 )
 
@@ -42,9 +42,16 @@ def normalise(column: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
 
 
+# "<place>_name" columns name places, not people (SHR's cnty_name, msa_name; a borough_name).
+_PLACE_NAME = re.compile(r"(^|_)(cnty|county|msa|city|town|borough|area|place|state|region|country|district|"
+                         r"agency|force|dataset|scheme|offence|method|motive|factor|event|file)_?name(s)?$")
+
+
 def personal_column(column: str) -> str | None:
     """The reason a column name looks like personal data, or None."""
     name = normalise(column)
+    if _PLACE_NAME.search(name):
+        return None
     for pattern, reason in _PII_COLUMN_PATTERNS:
         if pattern.search(name):
             return reason

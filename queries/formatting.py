@@ -58,7 +58,7 @@ def to_table(result: QueryResult, max_width: int = 40) -> str:
     out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     footer = f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
     footer += ", truncated: raise --max-rows to see more)" if result.truncated else ")"
-    return "\n".join(out + [footer])
+    return "\n".join([*out, footer])
 
 
 def render(result: QueryResult, fmt: str) -> str:

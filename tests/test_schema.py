@@ -45,7 +45,8 @@ def expected_rel_tables(graph: Graph) -> dict[str, dict[str, str]]:
         SELECT ?type WHERE { ?p a <http://www.w3.org/2002/07/owl#ObjectProperty> ; mp:graphLabel ?type }""")}
     tables: dict[str, dict[str, str]] = {t: {} for t in types}
     rows = graph.query(PREFIXES + """
-        SELECT ?type ?prop ?range WHERE { ?prop mp:onRelationship ?rel ; rdfs:range ?range . ?rel mp:graphLabel ?type }""")
+        SELECT ?type ?prop ?range WHERE {
+            ?prop mp:onRelationship ?rel ; rdfs:range ?range . ?rel mp:graphLabel ?type }""")
     for rel_type, prop, range_ in rows:
         tables[str(rel_type)][_local(prop)] = XSD_TO_ENGINE[_local(range_)]
     return tables

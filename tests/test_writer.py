@@ -9,14 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graph_model.bundle import BundleError, GraphBundle
 from graph_model.backend import GraphBackend
+from graph_model.bundle import BundleError, GraphBundle
 from graph_model.embedded import EmbeddedBackend
 from graph_model.errors import DatabaseBusyError, QueryError
 from graph_model.locking import exclusive
 from graph_model.schema import get_schema
-from loaders.base import add_vocabulary, dataset_frame
 from graph_model.vocab import get_vocabulary
+from loaders.base import add_vocabulary, dataset_frame
 
 
 def make_bundle(victims: dict[str, list[str]], *, year: int = 2020, factor_to: str = "micropathways:alcohol",
@@ -84,7 +84,7 @@ def test_failed_load_leaves_the_graph_as_it_was(backend: GraphBackend) -> None:
     # A relationship to a factor the graph does not hold makes the bulk copy fail part-way,
     # after the new homicides and victims were already copied in the same transaction.
     broken = make_bundle({"1": ["Male"], "2": ["Female"], "3": ["Male"]}, factor_to="micropathways:no_such")
-    with pytest.raises(QueryError, match="HAS_FACTOR|rolled back"):
+    with pytest.raises(QueryError, match=r"HAS_FACTOR|rolled back"):
         backend.write_bundle(broken)
     assert snapshot(backend) == before
     # and a correct load afterwards completes
@@ -131,7 +131,7 @@ def test_load_waits_for_lock_and_says_what_to_do(db_path: Path) -> None:
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         reader = EmbeddedBackend(db_path)  # opening read-only works while a load holds the lock
-        with pytest.raises(DatabaseBusyError, match="load .* is in progress"):
+        with pytest.raises(DatabaseBusyError, match=r"load .* is in progress"):
             reader.run_read("MATCH (h:Homicide) RETURN count(h) AS n")
         reader.close()
         with pytest.raises(DatabaseBusyError, match="busy"), exclusive(db_path, wait_s=0.3):
