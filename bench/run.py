@@ -1,20 +1,25 @@
-"""Benchmark the embedded engine: load throughput, reload, raw COPY, query latency, peak memory.
+"""Benchmark both engines: load throughput, reload, raw/naive baselines, query latency, peak memory.
 
-    python bench/run.py [--sizes 1000 10000 100000] [--repeat 10]
+    python bench/run.py [--sizes 1000 10000 100000] [--repeat 10] [--no-neo4j]
 
 Each size runs in its own subprocess (so peak memory is that size's own) on a SYNTHETIC bundle:
 1. the loader's full path: validate + map (`prepare`) and the atomic, idempotent write;
 2. the engine's raw `COPY FROM` of the very same prepared rows into a fresh database, so the
    loader's overhead shows as a ratio;
 3. a reload of the same data (must write nothing);
-4. saved-query latency (median and p95 over --repeat runs).
+4. saved-query latency (median and p95 over --repeat runs, after one warm-up run).
+Then the same bundle goes into Neo4j 5.26 (a server this script starts, or $NEO4J_URI): the batched,
+transactional load, query latency, and a naive one-statement-per-row load measured on a sample of the
+same rows, so the batching gain shows as a ratio.
 Figures are printed, never asserted: speed targets live here, not in tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -47,6 +52,74 @@ def _raw_copy(bundle, path: Path) -> float:  # type: ignore[no-untyped-def]
         return time.perf_counter() - start
 
 
+NAIVE_SAMPLE_CASES = 200
+
+
+def _naive_rows_per_s(backend, bundle) -> float:  # type: ignore[no-untyped-def]
+    """One Cypher statement per row, in one transaction, for the rows of the first few records."""
+    from graph_model.schema import get_schema
+
+    schema = get_schema()
+    owners = set(bundle.nodes["Homicide"]["uid"].iloc[:NAIVE_SAMPLE_CASES])
+    rows = 0
+    start = time.perf_counter()
+    with backend.driver.session() as session, session.begin_transaction() as tx:
+        for label in ("Homicide", "Victim", "Suspect", "Event"):
+            frame = bundle.nodes.get(label)
+            if frame is None:
+                continue
+            column = "uid" if schema.node(label).role == "record" else "record_uid"
+            for row in frame[frame[column].isin(owners)].astype(object).to_dict("records"):
+                tx.run(f"CREATE (n:{label}_naive) SET n = $row",
+                       row={k: v for k, v in row.items() if v is not None and v == v}).consume()
+                rows += 1
+        for (rel_type, src, dst), frame in bundle.rels.items():
+            if schema.node(src).role == "shared":
+                continue
+            owner = frame["from"].str.rsplit("/", n=1).str[0] if schema.node(src).role == "owned" else frame["from"]
+            for row in frame[owner.isin(owners)].astype(object).to_dict("records"):
+                tx.run(f"MATCH (a:{src} {{uid: $f}}) MATCH (b:{dst} {{uid: $t}}) CREATE (a)-[:{rel_type}_NAIVE]->(b)",
+                       f=row["from"], t=row["to"]).consume()
+                rows += 1
+        tx.rollback()  # a measurement only: leave the graph as the batched load left it
+    return rows / (time.perf_counter() - start)
+
+
+def _latencies(backend, repeat: int) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+    from queries.registry import default_registry
+    from queries.runner import run_saved_query
+
+    names = {q.name for q in default_registry()}
+    out = {}
+    for name, params in QUERIES:
+        if name not in names:
+            continue
+        run_saved_query(backend, name, params, max_rows=100_000)  # warm-up
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            run_saved_query(backend, name, params, max_rows=100_000)
+            times.append(time.perf_counter() - start)
+        out[name] = {"median_ms": statistics.median(times) * 1000, "p95_ms": _percentile(times, 0.95) * 1000}
+    return out
+
+
+def _neo4j(bundle, repeat: int, uri: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    from graph_model.neo4j_backend import Neo4jBackend
+
+    out: dict[str, object] = {}
+    with Neo4jBackend(uri) as backend:
+        backend.delete_all()
+        backend.ensure_schema()
+        start = time.perf_counter()
+        report = backend.write_bundle(bundle)
+        out["write_s"] = time.perf_counter() - start
+        out["rows_written"] = report.nodes_written + report.rels_written
+        out["queries"] = _latencies(backend, repeat)
+        out["naive_rows_per_s"] = _naive_rows_per_s(backend, bundle)
+    return out
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -56,9 +129,6 @@ def run_size(cases: int, repeat: int) -> dict[str, object]:
     from graph_model.embedded import EmbeddedBackend
     from loaders.base import prepare
     from loaders.synthetic import write_bundle
-    from queries.registry import default_registry
-    from queries.runner import run_saved_query
-
     out: dict[str, object] = {"cases": cases}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "bundle"
@@ -85,21 +155,12 @@ def run_size(cases: int, repeat: int) -> dict[str, object]:
 
         out["raw_copy_s"] = _raw_copy(bundle, Path(tmp) / "raw.lbdb")
 
-        latencies: dict[str, dict[str, float]] = {}
-        names = {q.name for q in default_registry()}
         with EmbeddedBackend(db_path) as db:
-            for name, params in QUERIES:
-                if name not in names:
-                    continue
-                times = []
-                for _ in range(repeat):
-                    start = time.perf_counter()
-                    run_saved_query(db, name, params, max_rows=100_000)
-                    times.append(time.perf_counter() - start)
-                latencies[name] = {"median_ms": statistics.median(times) * 1000,
-                                   "p95_ms": _percentile(times, 0.95) * 1000}
-        out["queries"] = latencies
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            out["queries"] = _latencies(db, repeat)
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        uri = os.environ.get("MICROPATH_BENCH_NEO4J")
+        if uri:
+            out["neo4j"] = _neo4j(bundle, repeat, uri)
     return out
 
 
@@ -117,29 +178,70 @@ def print_report(results: list[dict]) -> None:  # type: ignore[type-arg]
               f"{r['peak_rss_mb']:>8.0f}")
     print("\nhomicides/s = cases / (prepare + write); links/s = relationships written / write time;")
     print("write/raw = the loader's transactional, diffing write over a bare COPY of the same rows.")
-    print("\nSaved-query latency (ms, median / p95)")
+    neo = [r for r in results if "neo4j" in r]
+    if neo:
+        print("\nNeo4j 5.26 Community — the same prepared rows, one transaction of batched UNWIND statements")
+        header = (f"{'cases':>8} {'rows':>10} {'write s':>8} {'homicides/s':>11} {'rows/s':>9} "
+                  f"{'naive rows/s':>12} {'batched/naive':>13} {'vs embedded write':>17}")
+        print(header)
+        print("-" * len(header))
+        for r in neo:
+            n = r["neo4j"]
+            rate = n["rows_written"] / n["write_s"]
+            print(f"{r['cases']:>8,} {n['rows_written']:>10,} {n['write_s']:>8.2f} {r['cases'] / n['write_s']:>11,.0f} "
+                  f"{rate:>9,.0f} {n['naive_rows_per_s']:>12,.0f} {rate / n['naive_rows_per_s']:>12.1f}x "
+                  f"{n['write_s'] / r['write_s']:>16.1f}x")
+        print(f"naive = one CREATE per node/relationship row, measured on the rows of {NAIVE_SAMPLE_CASES} homicides "
+              "(rolled back).")
+    print("\nSaved-query latency, warm (ms, median / p95)")
     for r in results:
-        cells = ", ".join(f"{n} {v['median_ms']:.0f}/{v['p95_ms']:.0f}" for n, v in r["queries"].items())
-        print(f"{r['cases']:>8,}: {cells}")
+        for engine, queries in (("embedded", r["queries"]), ("neo4j", r.get("neo4j", {}).get("queries"))):
+            if queries:
+                cells = ", ".join(f"{n} {v['median_ms']:.0f}/{v['p95_ms']:.0f}" for n, v in queries.items())
+                print(f"{r['cases']:>8,} {engine:>8}: {cells}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=10, help="runs per query for latency figures")
+    parser.add_argument("--no-neo4j", action="store_true", help="embedded engine only")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size, print JSON
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_size(args.one, args.repeat)))
         return 0
-    results = []
-    for size in args.sizes:
-        print(f"running {size:,} cases …", file=sys.stderr, flush=True)
-        done = subprocess.run([sys.executable, __file__, "--one", str(size), "--repeat", str(args.repeat)],
-                              check=True, capture_output=True, text=True)
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    with _neo4j_server(not args.no_neo4j) as uri:
+        env = {**os.environ, **({"MICROPATH_BENCH_NEO4J": uri} if uri else {})}
+        results = []
+        for size in args.sizes:
+            print(f"running {size:,} cases …", file=sys.stderr, flush=True)
+            done = subprocess.run([sys.executable, __file__, "--one", str(size), "--repeat", str(args.repeat)],
+                                  check=True, capture_output=True, text=True, env=env)
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     print_report(results)
     return 0
+
+
+@contextlib.contextmanager
+def _neo4j_server(wanted: bool):  # type: ignore[no-untyped-def]
+    """$NEO4J_URI if set, else a server of our own for the run (4 GB heap), stopped afterwards."""
+    if not wanted:
+        yield None
+        return
+    if os.environ.get("NEO4J_URI"):
+        yield os.environ["NEO4J_URI"]
+        return
+    from graph_model import neo4j_service
+
+    os.environ.setdefault("NEO4J_PASSWORD", "micropathways-bench")
+    with tempfile.TemporaryDirectory() as data:
+        print("starting Neo4j for the benchmark …", file=sys.stderr, flush=True)
+        uri = neo4j_service.start(Path(data), 7697, heap="4g", page_cache="1g")
+        try:
+            yield uri
+        finally:
+            neo4j_service.stop(Path(data))
 
 
 if __name__ == "__main__":
