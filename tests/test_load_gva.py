@@ -1,6 +1,9 @@
-"""The gva loader against the real Gun Violence Archive file, on the real embedded engine.
+"""The gva loader against the real Gun Violence Archive file and small constructed files, on both engines.
 
-Expected figures are computed here from the CSV with pandas/re, independently of the loader.
+Expected figures are computed here from the CSV with pandas/re, independently of the loader. Every test
+that touches a graph runs on both engines: the real file is loaded once per backend (a module-scoped,
+backend-parametrised fixture on a fresh graph), and a test that writes restores that graph before it
+ends, so the tests do not depend on their order.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -17,13 +22,16 @@ import pytest
 from rdflib import Graph, Namespace
 from rdflib.namespace import SKOS
 
-from graph_model.embedded import EmbeddedBackend
+from graph_model.backend import GraphBackend, LoadReport
 from graph_model.schema import get_schema
-from loaders.base import load
+from loaders.base import SourceResult, load
 from loaders.problems import ValidationFailed
+from tests.conftest import BACKENDS, GVA_CSV, open_fresh
+from tests.graph_checks import graph_counts, rows, scalar
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gva_fatal_incidents_2014_2015.csv"
+DATA = GVA_CSV
+INCIDENTS = 23_187
 GVA_TTL = REPO / "ontology" / "vocab" / "gva.ttl"
 SHOT_DEAD = "Shot - Dead (murder, accidental, suicide)"
 MP = Namespace("https://w3id.org/micropathways/ontology#")
@@ -48,33 +56,37 @@ def csv_frame() -> pd.DataFrame:
     return pd.read_csv(DATA, dtype=str, keep_default_na=False)
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory):
-    path = tmp_path_factory.mktemp("gva") / "graph.lbdb"
-    backend = EmbeddedBackend(path, read_only=False)
-    result, report = load("gva", DATA, backend)
-    yield backend, result, report
-    backend.close()
+@dataclass
+class Loaded:
+    backend: GraphBackend
+    result: SourceResult
+    report: LoadReport
+    counts: dict[str, int]  # nodes per label, relationships per type, right after the load
+
+    def restore(self) -> LoadReport:
+        """Write the real file's bundle again: records a test replaced are put back."""
+        return self.backend.write_bundle(self.result.bundle)
 
 
-def rows(backend: EmbeddedBackend, query: str, **params) -> list[dict]:
-    result = backend.run_read(query, params, max_rows=500_000, timeout_s=120)
-    assert not result.truncated
-    return result.rows
-
-
-def scalar(backend: EmbeddedBackend, query: str, **params):
-    (row,) = rows(backend, query, **params)
-    return next(iter(row.values()))
+@pytest.fixture(scope="module", params=BACKENDS)
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """The real file loaded once into a fresh graph of each backend (Neo4j: emptied first)."""
+    assert DATA.exists(), f"the real GVA file is expected at {DATA}"
+    backend = open_fresh(request.param, tmp_path_factory.mktemp("gva"), request)
+    try:
+        result, report = load("gva", DATA, backend)
+        yield Loaded(backend, result, report, graph_counts(backend))
+    finally:
+        backend.close()
 
 
 # ---- the full real file ------------------------------------------------------------------------
 @pytest.mark.slow
 def test_one_incident_per_row(loaded, csv_frame):
-    backend, _, report = loaded
-    assert len(csv_frame) == 23_187
-    assert report.records_new == 23_187
-    assert scalar(backend, "MATCH (i:Incident) WHERE i.dataset = 'gva' RETURN count(i) AS n") == 23_187
+    backend, report = loaded.backend, loaded.report
+    assert len(csv_frame) == INCIDENTS
+    assert (report.records_new, report.records_changed, report.records_unchanged) == (INCIDENTS, 0, 0)
+    assert scalar(backend, "MATCH (i:Incident) WHERE i.dataset = 'gva' RETURN count(i) AS n") == INCIDENTS
     assert scalar(backend, "MATCH (h:Homicide) RETURN count(h) AS n") == 0
     ids = {r["id"] for r in rows(backend, "MATCH (i:Incident) RETURN i.case_id AS id, i.uid AS uid")}
     assert ids == set(csv_frame["incident_id"])
@@ -85,7 +97,7 @@ def test_one_incident_per_row(loaded, csv_frame):
 
 @pytest.mark.slow
 def test_year_month_and_victim_count(loaded, csv_frame):
-    backend, _, _ = loaded
+    backend = loaded.backend
     got = {(r["y"], r["m"]): r["n"] for r in rows(
         backend, "MATCH (i:Incident) RETURN i.year AS y, i.month AS m, count(*) AS n")}
     dates = pd.to_datetime(csv_frame["date"], format="%Y-%m-%d")
@@ -98,7 +110,7 @@ def test_year_month_and_victim_count(loaded, csv_frame):
 
 @pytest.mark.slow
 def test_incidents_per_state(loaded, csv_frame):
-    backend, _, _ = loaded
+    backend = loaded.backend
     got = {r["state"]: r["n"] for r in rows(
         backend, "MATCH (i:Incident)-[:IN_AREA]->(a:Area) WHERE a.scheme = 'us-state' "
                  "RETURN a.label AS state, count(DISTINCT i) AS n")}
@@ -110,7 +122,7 @@ def test_incidents_per_state(loaded, csv_frame):
 
 @pytest.mark.slow
 def test_factor_counts_per_tag(loaded, csv_frame):
-    backend, _, _ = loaded
+    backend = loaded.backend
     expected = Counter(t for cell in csv_frame["incident_characteristics"] for t in set(split(cell)))
     got = {r["tag"]: r["n"] for r in rows(
         backend, "MATCH (i:Incident)-[r:HAS_FACTOR]->(f:Factor) WHERE f.scheme = 'gva' AND r.present "
@@ -127,7 +139,7 @@ def test_factor_counts_per_tag(loaded, csv_frame):
 
 @pytest.mark.slow
 def test_common_factor_mappings(loaded, csv_frame):
-    backend, _, _ = loaded
+    backend = loaded.backend
     domestic = int(csv_frame["incident_characteristics"].map(lambda c: "Domestic Violence" in split(c)).sum())
     got = scalar(backend, "MATCH (i:Incident)-[:HAS_FACTOR]->(:Factor)-[:MAPS_TO]->(c:Factor) "
                           "WHERE c.uid = 'micropathways:domestic_abuse' RETURN count(DISTINCT i) AS n")
@@ -141,7 +153,7 @@ def test_common_factor_mappings(loaded, csv_frame):
 
 @pytest.mark.slow
 def test_victims_and_suspects(loaded, csv_frame):
-    backend, _, _ = loaded
+    backend = loaded.backend
     types = Counter(v for cell in csv_frame["participant_type"] for v in pair_values(cell).values())
     assert scalar(backend, "MATCH (:Incident)-[:HAS_VICTIM]->(v:Victim) RETURN count(v) AS n") \
         == types["Victim"]
@@ -164,7 +176,7 @@ def test_victims_and_suspects(loaded, csv_frame):
 
 @pytest.mark.slow
 def test_relationships(loaded, csv_frame):
-    backend, _, _ = loaded
+    backend = loaded.backend
     expected = Counter(v for cell in csv_frame["participant_relationship"]
                        for v in set(pair_values(cell).values()))
     got = {r["label"]: r["n"] for r in rows(
@@ -186,7 +198,7 @@ def _kind_scheme() -> dict[str, str | None]:
 
 @pytest.mark.slow
 def test_kind_and_iccs(loaded, csv_frame):
-    backend, _, _ = loaded
+    backend = loaded.backend
     scheme = _kind_scheme()
     got = {r["uid"].split(":", 1)[1]: (r["kind"], r["iccs"]) for r in rows(
         backend, "MATCH (i:Incident) RETURN i.uid AS uid, i.kind AS kind, i.iccs AS iccs")}
@@ -219,14 +231,14 @@ def test_kind_and_iccs(loaded, csv_frame):
 
 @pytest.mark.slow
 def test_dataset_node_and_stripped_columns(loaded, csv_frame):
-    backend, result, _ = loaded
+    backend, result = loaded.backend, loaded.result
     (dataset,) = rows(backend, "MATCH (d:Dataset {uid: 'gva'}) RETURN d.name AS name, d.source AS source, "
                                "d.licence AS licence, d.synthetic AS synthetic, "
                                "d.factor_recording AS fr, d.record_count AS n")
     assert dataset == {
         "name": "gva", "source": "Gun Violence Archive via jamesqo/gun-violence-data @ 17dc307 "
         "(credit: Gun Violence Archive)", "licence": "none stated; GVA asks to be credited",
-        "synthetic": False, "fr": "presence_only", "n": 23_187}
+        "synthetic": False, "fr": "presence_only", "n": INCIDENTS}
     personal = {"address": "an address", "latitude": "a location finer than an area",
                 "longitude": "a location finer than an area",
                 "notes": "a free-text narrative that may identify people",
@@ -243,7 +255,7 @@ def test_dataset_node_and_stripped_columns(loaded, csv_frame):
 
 @pytest.mark.slow
 def test_no_personal_data_in_graph(loaded, csv_frame):
-    backend, _, _ = loaded
+    backend = loaded.backend
     schema = get_schema()
     strings: list[str] = []
     allowed = {
@@ -272,19 +284,13 @@ def test_no_personal_data_in_graph(loaded, csv_frame):
         assert needle not in haystack, needle
 
 
-def totals(backend: EmbeddedBackend) -> tuple[int, int]:
-    return (scalar(backend, "MATCH (n) RETURN count(n) AS n"),
-            scalar(backend, "MATCH ()-[r]->() RETURN count(r) AS n"))
-
-
 @pytest.mark.slow
 def test_reload_is_idempotent(loaded):
-    backend, _, _ = loaded
-    before = totals(backend)
+    backend = loaded.backend
     _, report = load("gva", DATA, backend)
-    assert (report.records_new, report.records_changed, report.records_unchanged) == (0, 0, 23_187)
+    assert (report.records_new, report.records_changed, report.records_unchanged) == (0, 0, INCIDENTS)
     assert (report.nodes_written, report.rels_written) == (0, 0)
-    assert totals(backend) == before
+    assert graph_counts(backend) == loaded.counts
 
 
 @pytest.mark.slow
@@ -299,7 +305,8 @@ def test_generator_reproduces_committed_vocabulary(tmp_path):
                     "— do not edit by hand.")
 
 
-# ---- small constructed files ---------------------------------------------------------------------
+# ---- small constructed files (loaded into the real graph, which must stay as it was) -------------
+REAL_ID = "92512"  # a real incident: a good constructed file replaces it (and it is put back)
 HEADER = ["incident_id", "date", "state", "city_or_county", "address", "n_killed",
           "incident_characteristics", "notes", "participant_age", "participant_age_group",
           "participant_gender", "participant_relationship", "participant_type"]
@@ -327,55 +334,62 @@ def write(tmp_path: Path, records: list[dict[str, str]], name: str = "gva_small.
     return path
 
 
-@pytest.fixture
-def empty_graph(tmp_path):
-    backend = EmbeddedBackend(tmp_path / "small.lbdb", read_only=False)
-    backend.ensure_schema()
-    yield backend
-    backend.close()
-
-
-def failed(path: Path, backend: EmbeddedBackend) -> ValidationFailed:
+def failed(path: Path, loaded: Loaded) -> ValidationFailed:
     with pytest.raises(ValidationFailed) as info:
-        load("gva", path, backend)
-    assert scalar(backend, "MATCH (n) RETURN count(n) AS n") == 0  # nothing written
+        load("gva", path, loaded.backend)
+    assert "nothing was written to the graph" in str(info.value)
+    assert graph_counts(loaded.backend) == loaded.counts  # nothing written
     return info.value
 
 
-def test_small_good_file(tmp_path, empty_graph):
-    record = good_row()
+@pytest.mark.slow
+def test_small_good_file(tmp_path, loaded):
+    backend = loaded.backend
+    record = good_row(REAL_ID)
     record["victim_name"] = "Jane Example"  # a column the loader does not map: stripped, not stored
-    result, report = load("gva", write(tmp_path, [record]), empty_graph)
-    assert report.records_new == 1
-    assert result.stripped["victim_name"] == "a person's name"
-    assert result.stripped["address"] == "an address"
-    people = rows(empty_graph, "MATCH (i:Incident)-[:HAS_VICTIM|HAS_SUSPECT]->(p) "
-                               "RETURN p.uid AS uid, p.age AS age, p.sex AS sex ORDER BY uid")
-    assert people == [{"uid": "gva:1/s2", "age": 41, "sex": "Female"},
-                      {"uid": "gva:1/v1", "age": 30, "sex": "Male"}]
-    tags = rows(empty_graph, "MATCH (:Incident)-[:HAS_FACTOR]->(f:Factor) RETURN f.label AS t ORDER BY t")
-    assert [t["t"] for t in tags] == [SHOT_DEAD, "Shot - Wounded/Injured"]
-    every = "\x00".join(str(v) for r in rows(empty_graph, "MATCH (n) RETURN n") for v in r["n"].values())
-    for secret in ["Jane Example", "1 Fictional Street", "Invented note", "Testville"]:
-        assert secret not in every
+    try:
+        result, report = load("gva", write(tmp_path, [record]), backend)
+        assert (report.records_new, report.records_changed, report.records_unchanged) == (0, 1, 0)
+        assert result.stripped["victim_name"] == "a person's name"
+        assert result.stripped["address"] == "an address"
+        incident = {"u": f"gva:{REAL_ID}"}
+        people = rows(backend, "MATCH (i:Incident {uid: $u})-[:HAS_VICTIM|HAS_SUSPECT]->(p) "
+                               "RETURN p.uid AS uid, p.age AS age, p.sex AS sex ORDER BY uid", **incident)
+        assert people == [{"uid": f"gva:{REAL_ID}/s2", "age": 41, "sex": "Female"},
+                          {"uid": f"gva:{REAL_ID}/v1", "age": 30, "sex": "Male"}]
+        tags = rows(backend, "MATCH (:Incident {uid: $u})-[:HAS_FACTOR]->(f:Factor) RETURN f.label AS t "
+                             "ORDER BY t", **incident)
+        assert [t["t"] for t in tags] == [SHOT_DEAD, "Shot - Wounded/Injured"]
+        stored = rows(backend, "MATCH (i:Incident {uid: $u}) OPTIONAL MATCH (i)-->(n) RETURN i, n", **incident)
+        assert len(stored) > 3
+        every = "\x00".join(str(v) for r in stored for node in (r["i"], r["n"]) for v in node.values())
+        for secret in ["Jane Example", "1 Fictional Street", "Invented note", "Testville"]:
+            assert secret not in every
+        assert scalar(backend, "MATCH (i:Incident) RETURN count(i) AS n") == INCIDENTS  # replaced, not added
+    finally:
+        restored = loaded.restore()
+    assert (restored.records_new, restored.records_changed) == (0, 1)
+    assert graph_counts(backend) == loaded.counts
 
 
-def test_unknown_tag(tmp_path, empty_graph):
+@pytest.mark.slow
+def test_unknown_tag(tmp_path, loaded):
     record = good_row()
     record["incident_characteristics"] = "Shot - Dead (murder, accidental, suicide)||Alien abduction"
-    error = failed(write(tmp_path, [record]), empty_graph)
+    error = failed(write(tmp_path, [record]), loaded)
     message = str(error)
     assert "gva_small.csv, row 2, column 'incident_characteristics': value 'Alien abduction'" in message
     assert "a tag listed in ontology/vocab/gva.ttl" in message and "build_gva_vocab.py" in message
 
 
-def test_bad_date_and_values(tmp_path, empty_graph):
+@pytest.mark.slow
+def test_bad_date_and_values(tmp_path, loaded):
     records = [good_row("1"), good_row("2"), good_row("3"), good_row("4")]
     records[1]["date"] = "2015-13-45"
     records[2]["date"] = "04/03/2015"
     records[3]["state"] = "Gondor"
     records[0]["n_killed"] = "0"
-    error = failed(write(tmp_path, records), empty_graph)
+    error = failed(write(tmp_path, records), loaded)
     message = str(error)
     assert ("gva_small.csv, row 3, column 'date': value '2015-13-45' — error: expected a valid date "
             "as YYYY-MM-DD") in message
@@ -385,28 +399,31 @@ def test_bad_date_and_values(tmp_path, empty_graph):
     assert error.problems.total == 4
 
 
-def test_duplicate_incident_id(tmp_path, empty_graph):
-    error = failed(write(tmp_path, [good_row("7"), good_row("8"), good_row("7")]), empty_graph)
+@pytest.mark.slow
+def test_duplicate_incident_id(tmp_path, loaded):
+    error = failed(write(tmp_path, [good_row("7"), good_row("8"), good_row("7")]), loaded)
     (problem,) = error.problems.items
     assert (problem.file, problem.row, problem.column, problem.value) \
         == ("gva_small.csv", 4, "incident_id", "7")
     assert "unique incident_id (also on line 2)" in str(error)
 
 
-def test_missing_column(tmp_path, empty_graph):
+@pytest.mark.slow
+def test_missing_column(tmp_path, loaded):
     header = [c for c in HEADER if c != "state"]
-    error = failed(write(tmp_path, [good_row()], header=header), empty_graph)
+    error = failed(write(tmp_path, [good_row()], header=header), loaded)
     assert "gva_small.csv, row 1, column 'state' — error: expected a column named 'state' in the header" \
         in str(error)
 
 
-def test_malformed_participant_fields(tmp_path, empty_graph):
+@pytest.mark.slow
+def test_malformed_participant_fields(tmp_path, loaded):
     records = [good_row("1"), good_row("2"), good_row("3"), good_row("4")]
     records[0]["participant_type"] = "0::Victim||Subject-Suspect"  # the only problem of row 2
     records[1]["participant_gender"] = "0::Male||0::Female"
     records[2]["participant_age"] = "0::30||5::41"
     records[3]["participant_age_group"] = "0::Adult 18+||1::Elderly"
-    error = failed(write(tmp_path, records), empty_graph)
+    error = failed(write(tmp_path, records), loaded)
     message = str(error)
     assert ("gva_small.csv, row 2, column 'participant_type': value 'Subject-Suspect' — error: expected "
             "'index::value' pairs") in message

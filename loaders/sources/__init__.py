@@ -1,6 +1,7 @@
 """Built-in sources; importing this package registers them."""
 
 from loaders.sources import (
+    coded,  # noqa: F401
     gva,  # noqa: F401
     london_mps,  # noqa: F401
     shr,  # noqa: F401

@@ -2,6 +2,10 @@
 
 The file has no case id, so a row's case_id is its data-row number (line - 1); re-ordering the
 published file would change ids, and a reload would then replace records rather than skip them.
+
+Every mapped column is checked against the values the Met publishes, so no free text reaches the
+graph. A column the file does not normally have is refused when its name looks like personal data
+(loaders/pii.py) and otherwise stripped (``SourceResult.stripped`` says why).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from graph_model.bundle import GraphBundle
 from graph_model.vocab import Vocabulary
 from loaders.base import Source, SourceResult, dataset_frame, link, register
 from loaders.csvfile import read_csv
+from loaders.pii import refuse_personal_columns
 from loaders.problems import Problems
 
 DATASET = "london-mps"
@@ -25,6 +30,9 @@ MONTHS = {m: i for i, m in enumerate(
 SOLVED = {"Solved": True, "Unsolved": False}
 DOMESTIC = {"Domestic Abuse": True, "Not Domestic Abuse": False}
 SEXES = {"Male", "Female", "Unknown"}
+AGE_GROUPS = ["0 to 12", "13 to 19", "20 to 24", "25 to 34", "35 to 44", "45 to 54", "55 to 64", "65 and over"]
+ETHNICITIES = ["White", "Black", "Asian", "Other", "Unrecorded / Unknown", ""]  # "" = not given
+NOT_LOADED = "not a column of the Met's file: not part of the graph contract"
 # ICCS: murder and infanticide are intentional homicide; the Met does not say which manslaughters
 # were voluntary, so manslaughter is counted with intentional homicide as the Homicide Index does,
 # and corporate manslaughter (no intent) is non-intentional homicide.
@@ -46,12 +54,15 @@ class LondonMps(Source):
         problems = Problems()
         file = path.name
         frame = read_csv(path, required=COLUMNS, problems=problems)
+        extra = [c for c in frame.columns if c not in (*COLUMNS, "_line")]
+        refuse_personal_columns(file, extra, problems)
         problems.raise_if_any(f"{file} is not the Met's homicide victims file")
         methods = vocab.by_label("Method", "mps")
         boroughs = {borough_key(c.label): c.uid for c in vocab.scheme_concepts("Area", "gss")
                     if c.get("level") == "borough"}
 
-        year = pd.to_numeric(frame["Recorded Year"], errors="coerce")
+        year = pd.to_numeric(frame["Recorded Year"].where(frame["Recorded Year"].str.fullmatch(r"\d{4}")),
+                             errors="coerce")
         problems.flag(file, frame, year.isna() | (year < 1900) | (year > 2100), "Recorded Year",
                       "a four-digit year")
         checks = {
@@ -62,6 +73,9 @@ class LondonMps(Source):
             "MethodofKilling": (~frame["MethodofKilling"].isin(methods), f"one of {sorted(methods)}"),
             "Homicide Offence Type": (~frame["Homicide Offence Type"].isin(ICCS), f"one of {list(ICCS)}"),
             "Sex": (~frame["Sex"].isin(SEXES), f"one of {sorted(SEXES)}"),
+            "Age Group": (~frame["Age Group"].isin(AGE_GROUPS), f"one of {AGE_GROUPS}"),
+            "Officer Observed Ethnicity": (~frame["Officer Observed Ethnicity"].isin(ETHNICITIES),
+                                           f"one of {ETHNICITIES[:-1]} or empty"),
         }
         area = frame["Borough"].map(lambda b: LONDON_REGION if b == UNMAPPED_BOROUGH
                                     else boroughs.get(borough_key(b)))
@@ -70,6 +84,7 @@ class LondonMps(Source):
             problems.flag(file, frame, bad, column, expected)
         problems.raise_if_any(f"{file} has invalid values")
         return SourceResult(self._bundle(frame, year, area, methods, vocab),
+                            stripped={c: NOT_LOADED for c in extra},
                             notes=["case_id is the data-row number: the Met's file has no case id"])
 
     def _bundle(self, frame: pd.DataFrame, year: pd.Series, area: pd.Series,

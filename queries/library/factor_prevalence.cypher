@@ -34,5 +34,5 @@ WITH d, records, f, count(r) AS coded, sum(CASE WHEN r.present THEN 1 ELSE 0 END
 WITH f, sum(present) AS n_present,
      sum(CASE WHEN d.factor_recording = 'presence_only' THEN records ELSE coded END) AS n_coded
 RETURN f.uid AS uid, f.label AS factor, f.scheme AS scheme, f.kind AS kind,
-       n_present, n_coded, round(1.0 * n_present / n_coded, 4) AS prevalence
+       n_present, n_coded, 1.0 * n_present / n_coded AS prevalence
 ORDER BY prevalence DESC, factor

@@ -1,0 +1,141 @@
+"""Create and serve the dashboard: ``micropath serve --db URI`` calls :func:`serve`.
+
+The app is built by :func:`create_app` (tests use it too); nothing touches the database until a page
+asks for data, through ``dashboard.services``.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import Dash, dcc, html
+
+from dashboard import ids, services
+from dashboard.pages import FONT_STACK, attrs, network, workbench
+
+PAGES = (network, workbench)
+
+CSS = """
+:root { --mp-ink: #1a1a1a; --mp-muted: #4a4f57; --mp-accent: #1d4f91; --mp-line: #d0d5dc; }
+body { margin: 0; font-family: """ + FONT_STACK + """; color: var(--mp-ink); background: #ffffff;
+       line-height: 1.45; }
+.mp-skip { position: absolute; left: -9999px; top: 0; background: #ffffff; padding: 8px; z-index: 10; }
+.mp-skip:focus { left: 8px; }
+.mp-header { display: flex; align-items: center; gap: 2rem; flex-wrap: wrap; padding: 0.75rem 1.5rem;
+             background: #10243e; color: #ffffff; }
+.mp-brand { font-weight: 700; font-size: 1.15rem; }
+.mp-nav { display: flex; gap: 1.25rem; }
+.mp-nav a { color: #ffffff; text-decoration: underline; text-underline-offset: 3px; }
+.mp-db { margin-left: auto; font-size: 0.85rem; color: #dfe6ef; overflow-wrap: anywhere; }
+main { padding: 0.5rem 1.5rem 3rem; max-width: 1400px; }
+a:focus-visible, button:focus-visible, input:focus-visible, [tabindex]:focus-visible {
+    outline: 3px solid #f2a900; outline-offset: 2px; }
+h1 { font-size: 1.6rem; margin: 1rem 0 0.5rem; } h2 { font-size: 1.25rem; margin: 1.5rem 0 0.5rem; }
+h3, .mp-h3 { font-size: 1.05rem; margin: 1rem 0 0.4rem; }
+.mp-filters, .mp-form { display: flex; flex-wrap: wrap; gap: 1rem 2rem; align-items: flex-start; margin: 1rem 0; }
+.mp-fieldset { border: 1px solid var(--mp-line); border-radius: 6px; padding: 0.5rem 1rem; margin: 1rem 0; }
+.mp-field { display: flex; flex-direction: column; gap: 0.3rem; }
+.mp-label { font-weight: 600; }
+.mp-hint, .mp-description { color: var(--mp-muted); font-size: 0.88rem; }
+.mp-status-box { margin: 0.75rem 0; }
+.mp-status { border-left: 6px solid var(--mp-line); background: #f4f6f8; padding: 0.4rem 0.9rem; }
+.mp-status p { margin: 0.3rem 0; }
+.mp-status-box[data-dash-is-loading="true"] .mp-status { opacity: 0.6; }
+.mp-status-box[data-dash-is-loading="true"]::before { content: "Updating…"; display: block; font-weight: 600;
+    color: var(--mp-accent); margin-bottom: 0.25rem; }
+.mp-banner { color: #7a3e00; }
+.mp-status-ok, .mp-status-done { border-left-color: #2e7d32; }
+.mp-status-empty, .mp-status-truncated { border-left-color: #b26a00; background: #fff7e6; }
+.mp-status-error { border-left-color: #b00020; background: #fdecee; }
+.mp-graph-row { display: flex; gap: 1rem; align-items: stretch; flex-wrap: wrap; }
+.mp-graph { flex: 1 1 640px; border: 1px solid var(--mp-line); border-radius: 6px; min-width: 320px; }
+.mp-legend { flex: 0 0 15rem; }
+.mp-legend-list { list-style: none; padding: 0; margin: 0 0 0.6rem; }
+.mp-legend-item { display: flex; align-items: center; gap: 0.5rem; margin: 0.2rem 0; }
+.mp-legend-title { margin: 0.4rem 0; color: var(--mp-muted); font-size: 0.9rem; }
+.mp-swatch { display: inline-block; width: 14px; height: 14px; border-radius: 50%; border: 2px solid #1a1a1a; }
+.mp-summary { color: var(--mp-muted); }
+.mp-button { background: var(--mp-accent); color: #ffffff; border: 0; border-radius: 5px;
+             padding: 0.55rem 1.2rem; font-size: 1rem; cursor: pointer; }
+.mp-button:hover { background: #163d70; }
+.mp-table { margin-bottom: 1rem; }
+"""
+
+# Dash 4's range slider gives its number inputs no name, and its thumbs only "Minimum"/"Maximum";
+# DataTable's page-number box has none. This names them after the visible <label> that points at the
+# slider (label[for=id]) whenever the page changes. Every field is also a group named by its label
+# (pages.labelled), which is how the dropdown, whose button is named by its value, gets its name.
+LABEL_SCRIPT = """
+(function () {
+  function setLabel(el, text) { if (el && el.getAttribute('aria-label') !== text) el.setAttribute('aria-label', text); }
+  function patch() {
+    document.querySelectorAll('label[for]').forEach(function (label) {
+      var target = document.getElementById(label.htmlFor);
+      if (!target || !target.classList.contains('dash-slider-container')) return;
+      var text = (label.textContent || '').trim();
+      setLabel(target.querySelector('input.dash-range-slider-min-input'), text + ': from');
+      setLabel(target.querySelector('input.dash-range-slider-max-input'), text + ': to');
+      var thumbs = target.querySelectorAll('[role=slider]');
+      if (thumbs.length === 2) { setLabel(thumbs[0], text + ': from'); setLabel(thumbs[1], text + ': to'); }
+      else if (thumbs.length === 1) { setLabel(thumbs[0], text); }
+    });
+    document.querySelectorAll('input.current-page').forEach(function (el) { setLabel(el, 'Page number'); });
+  }
+  new MutationObserver(patch).observe(document.documentElement, {childList: true, subtree: true});
+  document.addEventListener('DOMContentLoaded', patch);
+})();
+"""
+
+INDEX = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+        <style>""" + CSS + """</style>
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+            <script>""" + LABEL_SCRIPT + """</script>
+        </footer>
+    </body>
+</html>"""
+
+
+def create_app(db_uri: str | None = None) -> Dash:
+    """A dashboard app reading the graph at ``db_uri`` (default: $MICROPATH_DB or the user database)."""
+    app = Dash(__name__, use_pages=True, pages_folder="", title="Micropathways",
+               update_title="", index_string=INDEX)
+    service = services.GraphService(db_uri)
+    services.install(app.server, service)
+    for page in PAGES:
+        page.register(app)
+    app.layout = html.Div([
+        html.A("Skip to content", href=f"#{ids.MAIN}", className="mp-skip"),
+        html.Header([
+            html.Span("Micropathways", className="mp-brand"),
+            html.Nav([
+                dcc.Link("Factor network", href="/", id=ids.NAV_NETWORK),
+                dcc.Link("Saved queries", href="/queries", id=ids.NAV_WORKBENCH),
+            ], id=ids.NAV, className="mp-nav", **attrs(aria_label="Pages")),
+            html.Span(f"database: {service.db_uri}", id=ids.DB_LABEL, className="mp-db"),
+        ], className="mp-header"),
+        html.Main(dash.page_container, id=ids.MAIN),
+    ])
+    return app
+
+
+def serve(db_uri: str | None, *, host: str = "127.0.0.1", port: int = 8050, debug: bool = False) -> None:
+    """Serve the dashboard until interrupted (the graph is opened read-only, on first use)."""
+    app = create_app(db_uri)
+    service = services.installed(app.server)
+    print(f"Micropathways dashboard on http://{host}:{port}/ (database {service.db_uri}); Ctrl-C stops it",
+          flush=True)
+    try:
+        app.run(host=host, port=port, debug=debug)
+    finally:
+        service.close()
