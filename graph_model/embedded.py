@@ -9,6 +9,7 @@ hash, deletes the records whose content changed, and copies only new and changed
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -172,7 +173,8 @@ class EmbeddedBackend(GraphBackend):
                   max_rows: int, tag: str) -> tuple[list[str], list[dict[str, Any]], bool]:
         with locking.shared(self.path):
             self._reopen_if_changed()
-            self._conn.set_query_timeout(int(timeout_s * 1000))
+            # at least 1 ms: 0 would mean "no limit" to the engine
+            self._conn.set_query_timeout(max(1, math.ceil(timeout_s * 1000)))
             try:
                 result = self._execute(query, params)
             except RuntimeError as exc:

@@ -20,9 +20,10 @@ def plain(value: Any) -> Any:
             else:
                 out["_labels"] = [value["_LABEL"]]
             return out
-        if "_nodes" in value and "_rels" in value:  # a LadybugDB path
-            return {"nodes": [plain(n) for n in value["_nodes"]],
-                    "relationships": [plain(r) for r in value["_rels"]]}
+        for nodes_key, rels_key in (("_NODES", "_RELS"), ("_nodes", "_rels")):  # a LadybugDB path
+            if nodes_key in value and rels_key in value:
+                return {"nodes": [plain(n) for n in value[nodes_key]],
+                        "relationships": [plain(r) for r in value[rels_key]]}
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]

@@ -83,9 +83,11 @@ def add_vocabulary(bundle: GraphBundle, vocab: Vocabulary) -> None:
 
 
 def dataset_frame(name: str, *, source: str, licence: str, synthetic: bool,
-                  factor_recording: str, coding_frame_version: int | None = None) -> pd.DataFrame:
+                  factor_recording: str, coding_frame_version: int | None = None,
+                  description: str | None = None) -> pd.DataFrame:
     return pd.DataFrame([{
         "uid": name, "name": name, "source": source, "licence": licence, "synthetic": synthetic,
+        "description": description,
         "factor_recording": factor_recording, "coding_frame_version": coding_frame_version,
     }])
 

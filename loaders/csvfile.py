@@ -1,4 +1,4 @@
-"""Read a CSV file as strings, with errors that name the file and the line."""
+"""Read a CSV file as strings, with errors that name the file, the line and the column."""
 
 from __future__ import annotations
 
@@ -7,39 +7,97 @@ import io
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+from pyarrow import csv as pa_csv
 
 from loaders.problems import Problem, Problems
 
 
 def read_csv(path: Path, *, required: list[str] | None = None, problems: Problems | None = None,
              label: str | None = None) -> pd.DataFrame:
-    """Read ``path`` with every column as text and a ``_line`` column (the file's line number).
+    """Read ``path`` with every column as text and a ``_line`` column (the line a record starts on).
 
-    Encoding errors, ragged rows and missing required columns become problems; when no collector
-    is given they raise :class:`ValidationFailed` at once.
+    A missing file, bytes that are not UTF-8, repeated or missing header names, ragged rows and a file
+    without data rows become problems. With a collector (``problems``) they are added to it and an
+    empty or partial frame is returned, so the caller can report every file's problems together;
+    without one, :class:`ValidationFailed` is raised at once.
     """
     own = problems is None
     problems = problems if problems is not None else Problems()
     name = label or path.name
-    if not path.exists():
-        problems.add(Problem(name, None, None, str(path), "an existing file"))
+    frame = _read(path, name, problems)
+    if required and len(frame.columns) > 1:  # an unreadable file has already said why
+        for column in (c for c in required if c not in frame.columns):
+            problems.add(Problem(name, 1, column, None, f"a column named {column!r} in the header"))
+    if own:
         problems.raise_if_any(f"cannot read {path}")
+    return frame
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({"_line": pd.Series([], dtype=int)})
+
+
+def _read(path: Path, name: str, problems: Problems) -> pd.DataFrame:
+    if not path.is_file():
+        problems.add(Problem(name, None, None, str(path), "an existing file"))
+        return _empty()
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        problems.add(Problem(name, line, None, repr(raw[exc.start: exc.start + 8]),
-                             "UTF-8 text (re-save the file as UTF-8)"))
-        problems.raise_if_any(f"cannot read {path}")
-        raise AssertionError("unreachable") from exc
-    frame = _parse(text, name, problems)
-    if required:
-        missing = [c for c in required if c not in frame.columns]
-        for column in missing:
-            problems.add(Problem(name, 1, column, None, f"a column named {column!r} in the header"))
-    if own:
-        problems.raise_if_any(f"cannot read {path}")
+        problems.add(_encoding_problem(raw, exc, name))
+        return _empty()
+    frame = _fast_parse(text)
+    if frame is None:
+        frame = _parse(text, name, problems)
+    if len(frame.columns) > 1 and frame.empty and not problems.total:
+        problems.add(Problem(name, 2, None, None, "at least one data row after the header"))
+    return frame
+
+
+def _encoding_problem(raw: bytes, exc: UnicodeDecodeError, name: str) -> Problem:
+    """Name the line and, where the header allows, the column holding the first non-UTF-8 byte."""
+    line_no = raw[: exc.start].count(b"\n") + 1
+    lines = raw.decode("utf-8", errors="replace").split("\n")
+    column = None
+    try:
+        header = next(csv.reader([lines[0]]))
+        cells = next(csv.reader([lines[line_no - 1]]))
+        index = next(i for i, cell in enumerate(cells) if "\ufffd" in cell)
+        column = header[index].strip() if index < len(header) else None
+    except (StopIteration, csv.Error, IndexError):
+        pass
+    return Problem(name, line_no, column, repr(raw[exc.start: exc.start + 8]),
+                   "UTF-8 text (re-save the file as UTF-8)")
+
+
+def _fast_parse(text: str) -> pd.DataFrame | None:
+    """Arrow's CSV reader when every record is one line; None (use the careful parser) otherwise.
+
+    Arrow refuses rows with the wrong number of fields, and the row count must equal the number of
+    physical lines, so anything unusual (ragged rows, blank lines, quoted newlines, repeated header
+    names) falls back to :func:`_parse`, which reports it with its line.
+    """
+    if "\n\n" in text or "\r" in text.replace("\r\n", "\n"):
+        return None
+    header = next(csv.reader([text.split("\n", 1)[0]]), [])
+    if not header or len({h.strip() for h in header}) != len(header):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pa_csv.ReadOptions(use_threads=True),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=False),
+            convert_options=pa_csv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows != text.rstrip("\n").count("\n"):
+        return None
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype).astype("string")
+    frame.columns = [h.strip() for h in header]
+    frame["_line"] = range(2, len(frame) + 2)
     return frame
 
 
@@ -50,11 +108,17 @@ def _parse(text: str, name: str, problems: Problems) -> pd.DataFrame:
         header = next(reader)
     except StopIteration:
         problems.add(Problem(name, 1, None, None, "a header row"))
-        return pd.DataFrame({"_line": pd.Series([], dtype=int)})
+        return _empty()
     except csv.Error as exc:
         problems.add(Problem(name, 1, None, None, f"a readable CSV header ({exc})"))
-        return pd.DataFrame({"_line": pd.Series([], dtype=int)})
+        return _empty()
     header = [h.strip() for h in header]
+    for index, column in enumerate(header):
+        if column in header[:index]:
+            problems.add(Problem(name, 1, column, None, f"unique column names (column {index + 1} repeats "
+                                                        f"column {header.index(column) + 1})"))
+    if len(set(header)) != len(header):
+        return _empty()
     rows, lines = [], []
     end_of_previous = reader.line_num
     try:

@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-from loaders.problems import Problems
+from loaders.problems import Problem, Problems
 
 # Column names (normalised to lower snake case) that denote personal data, with the reason.
 _PII_COLUMN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -59,8 +59,6 @@ def personal_column(column: str) -> str | None:
 
 
 def refuse_personal_columns(file: str, columns: list[str], problems: Problems) -> None:
-    from loaders.problems import Problem
-
     for column in columns:
         reason = personal_column(column)
         if reason:
@@ -69,11 +67,35 @@ def refuse_personal_columns(file: str, columns: list[str], problems: Problems) -
                                  "from the file (the graph never stores it)", "personal-data"))
 
 
+REDACTED = ", redacted)"
+
+
+def redact(value: str | None) -> str | None:
+    """Keep two characters and the length: enough to find the cell, not enough to repeat the data."""
+    if value is None or value.endswith(REDACTED):
+        return value
+    return f"{value[:2]}… ({len(value)} characters{REDACTED}"
+
+
 def refuse_personal_values(file: str, frame: pd.DataFrame, columns: list[str], problems: Problems) -> None:
-    """Flag string values that look like contact details or postcodes."""
+    """Flag string values that look like contact details or postcodes, and redact them in ``frame``.
+
+    Each distinct value is tested once (a million rows hold few distinct values). The problem names
+    the file, line and column and shows the value redacted, so no message or problems CSV repeats it;
+    the flagged cells in ``frame`` are redacted too.
+    """
     for column in columns:
         values = frame[column].astype("string")
+        distinct = pd.Series(values.dropna().unique(), dtype="string")
+        reasons = pd.Series(pd.NA, index=distinct.index, dtype="string")
         for pattern, reason in _VALUE_PATTERNS:
-            bad = values.str.contains(pattern, na=False)
-            problems.flag(file, frame, bad, column,
-                          f"no personal data: the value looks like {reason}", "personal-data")
+            hit = distinct.str.contains(pattern, na=False) & reasons.isna()
+            reasons[hit] = reason
+        suspicious = dict(zip(distinct[reasons.notna()], reasons[reasons.notna()], strict=True))
+        if not suspicious:
+            continue
+        flagged = values.isin(list(suspicious)).fillna(False).astype(bool)
+        for line, value in zip(frame.loc[flagged, "_line"], values[flagged], strict=True):
+            problems.add(Problem(file, int(line), column, redact(str(value)),
+                                 f"no personal data: the value looks like {suspicious[value]}", "personal-data"))
+        frame.loc[flagged, column] = values[flagged].map(redact)

@@ -59,7 +59,8 @@ class Parameter:
             raise SavedQueryError(
                 f"query {query!r}: parameter {self.name!r} expects {self.type}, got {value!r}"
             ) from None
-        if self.choices and converted not in self.choices:
+        chosen = converted if isinstance(converted, list) else [converted]
+        if self.choices and any(item not in self.choices for item in chosen):
             raise SavedQueryError(
                 f"query {query!r}: parameter {self.name!r} must be one of {list(self.choices)}, "
                 f"got {converted!r}")
@@ -72,7 +73,11 @@ def _convert(kind: str, value: Any) -> Any:
     if kind == "integer":
         if isinstance(value, bool):
             raise TypeError
-        return int(value)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError(value)  # never truncate 2010.7 to 2010 silently
+            return int(value)
+        return int(str(value).strip())
     if kind == "float":
         return float(value)
     if kind == "boolean":
@@ -117,7 +122,8 @@ class SavedQuery:
     def summary(self) -> dict[str, Any]:
         return {
             "name": self.name, "title": self.title, "description": self.description,
-            "result": self.result,
+            "result": self.result, "max_rows": self.max_rows, "timeout_s": self.timeout_s,
+            **({"chart": self.chart} if self.chart else {}),
             "parameters": [{"name": p.name, "type": p.type, "default": p.default,
                             "description": p.description, **({"choices": list(p.choices)} if p.choices else {})}
                            for p in self.parameters],
@@ -171,10 +177,15 @@ def parse_saved_query(source: str, path: Path | None = None, *, trusted: bool = 
     result = meta.get("result", "table")
     if result not in RESULT_SHAPES:
         raise SavedQueryError(f"{where}: result must be one of {RESULT_SHAPES}, not {result!r}")
+    max_rows, timeout_s = meta.get("max_rows", 1000), meta.get("timeout_s", 30)
+    if not isinstance(max_rows, int) or max_rows < 1:
+        raise SavedQueryError(f"{where}: max_rows must be a whole number of at least 1, not {max_rows!r}")
+    if not isinstance(timeout_s, (int, float)) or timeout_s <= 0:
+        raise SavedQueryError(f"{where}: timeout_s must be a number of seconds above 0, not {timeout_s!r}")
     query = SavedQuery(
         name=meta["name"], title=meta["title"], description=meta["description"], text=text,
-        parameters=tuple(params), result=result, max_rows=int(meta.get("max_rows", 1000)),
-        timeout_s=float(meta.get("timeout_s", 30)), chart=dict(meta.get("chart", {})), path=path,
+        parameters=tuple(params), result=result, max_rows=max_rows,
+        timeout_s=float(timeout_s), chart=dict(meta.get("chart", {})), path=path,
         trusted=trusted,
     )
     check_read_only(text, query_name=query.name)

@@ -416,7 +416,7 @@ def test_non_utf8_bytes(small: list[list[str]], tmp_path: Path, loaded: Loaded) 
     path.write_bytes(b"\n".join(lines))
     error = refused(path, loaded)
     message = str(error)
-    assert "bad.csv, row 3: value" in message and "\\\\xf6rth" in message
+    assert "bad.csv, row 3, column 'Borough': value" in message and "\\\\xf6rth" in message
     assert "expected UTF-8 text (re-save the file as UTF-8)" in message
 
 

@@ -424,7 +424,7 @@ def test_non_utf8_bytes(tiny: pd.DataFrame, tmp_path: Path, loaded: Loaded) -> N
     lines[3] = lines[3].replace(b"Apache", b"Apach\xe9")  # Latin-1 e-acute on line 4
     path.write_bytes(b"\n".join(lines))
     message = refused(path, loaded)
-    assert "bad.csv, row 4: value" in message and "\\\\xe9" in message
+    assert "bad.csv, row 4, column 'cnty_name': value" in message and "\\\\xe9" in message
     assert "expected UTF-8 text" in message
 
 

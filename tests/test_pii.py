@@ -27,3 +27,6 @@ def test_values_that_look_like_contact_details_are_flagged() -> None:
     refuse_personal_values("cases.csv", frame, ["note"], problems)
     assert sorted(p.row for p in problems.items) == [3, 4, 5]
     assert all(p.kind == "personal-data" for p in problems.items)
+    messages = " ".join(str(p) for p in problems.items)
+    for secret in ("07700 900123", "x@example.org", "SW1A 1AA"):
+        assert secret not in messages and secret not in frame["note"].tolist()

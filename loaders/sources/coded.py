@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,7 +41,6 @@ TABLES = (CASES, VICTIMS, SUSPECTS, FACTORS, EVENTS)
 PEOPLE = {VICTIMS: ("Victim", "HAS_VICTIM", "v"), SUSPECTS: ("Suspect", "HAS_SUSPECT", "s")}
 CODED = {"present": True, "absent": False}  # "not_recorded" (or no row) means not coded: no edge
 FATAL = "fatal_incident"
-REDACTED = ", redacted)"
 ICCS_INTENTIONAL_HOMICIDE = "0101"
 # cases.csv columns that link the Homicide to a concept: (column, relationship, graph label, has coder)
 CONCEPT_LINKS = (("area_code", "IN_AREA", "Area", False), ("method", "BY_METHOD", "Method", True),
@@ -206,46 +204,13 @@ def _refuse_personal_columns(file: str, columns: list[str], problems: Problems,
 
 def _refuse_personal_values(file: str, frame: pd.DataFrame, columns: list[str], problems: Problems,
                             lines: dict[str, int] | None = None) -> None:
-    """Refuse values that look like contact details or postcodes, and redact them in ``frame``.
-
-    Each distinct value is tested once (a million rows hold few distinct values); only rows holding
-    a suspicious value are then flagged, with loaders.pii's own patterns and messages. The flagged
-    cells are replaced by a redacted text, so no later message repeats them.
-    """
+    """loaders.pii's value check; for bundle.toml, rows are the lines of each key."""
     found = Problems()
-    for column in columns:
-        values = frame[column].dropna()
-        if values.empty:
-            continue
-        distinct = values.unique()
-        probe_frame = pd.DataFrame({column: distinct, "_line": range(len(distinct))})
-        probe = Problems()
-        _pii_values(file, probe_frame, column, probe)
-        if not probe:
-            continue
-        if probe.total > len(probe.items):  # too many distinct suspicious values to list
-            flagged = frame[column].notna()
-        else:
-            suspicious = probe_frame[column].iloc[sorted({int(p.row or 0) for p in probe.items})]
-            flagged = frame[column].isin(suspicious)
-        _pii_values(file, frame[flagged], column, found)
-        frame.loc[flagged, column] = frame.loc[flagged, column].map(_redact)
+    refuse_personal_values(file, frame, columns, found)
     for item in found.items:
         row = lines.get(item.column or "") if lines is not None else item.row
-        problems.add(replace(item, row=row, value=_redact(item.value)))
+        problems.add(replace(item, row=row))
     problems.total += found.total - len(found.items)  # counted, not kept (as Problems does)
-
-
-def _pii_values(file: str, frame: pd.DataFrame, column: str, problems: Problems) -> None:
-    with warnings.catch_warnings():  # pandas warns about the capture groups of pii's patterns
-        warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
-        refuse_personal_values(file, frame, [column], problems)
-
-
-def _redact(value: str | None) -> str | None:
-    if value is None or value.endswith(REDACTED):
-        return value
-    return f"{value[:2]}… ({len(value)} characters{REDACTED}"
 
 
 # ---- rules across rows ------------------------------------------------------------------------------
@@ -456,7 +421,8 @@ class _Mapper:
         bundle.add_nodes("Dataset", dataset_frame(
             name, source=str(self.meta["source"]), licence=str(self.meta["licence"]),
             synthetic=self.synthetic, factor_recording="explicit",
-            coding_frame_version=int(self.meta["coding_frame_version"] or 1)))
+            coding_frame_version=int(self.meta["coding_frame_version"] or 1),
+            description=self.meta.get("description") or None))
         cases = self.tables[CASES].frame
         uid = name + ":" + cases["case_id"]
         record_uid = pd.Series(uid.to_numpy(), index=cases["case_id"].to_numpy())
