@@ -107,10 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
     neo.add_argument("--heap", default="2g", help="JVM heap (default 2g; one load is one transaction)")
     neo.add_argument("--page-cache", default="512m", help="page cache (default 512m)")
 
+    for module in _analytics_modules():
+        module.add_parser(sub, _db_arg)
+
     info = sub.add_parser("datasets", help="list the datasets loaded in the graph")
     _db_arg(info)
     _format_arg(info)
     return parser
+
+
+def _analytics_modules() -> list[Any]:
+    """Command modules of the pattern analytics (each defines add_parser(sub, db_arg) and sets func)."""
+    import importlib
+
+    return [importlib.import_module(f"cli.{name}") for name in ("patterns_cmd", "pathways_cmd", "reliability_cmd")]
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
@@ -258,7 +268,8 @@ COMMANDS: dict[str, Any] = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(COMMANDS[args.command](args))
+        handler = getattr(args, "func", None) or COMMANDS[args.command]
+        return int(handler(args))
     except MicropathError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
