@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from graph_model.backend import GraphBackend
+import pytest
+
+from graph_model.backend import GraphBackend, LoadReport
 from graph_model.schema import get_schema
+from loaders.base import SourceResult, load
 
 
 def rows(backend: GraphBackend, query: str, **params: Any) -> list[dict[str, Any]]:
@@ -32,3 +38,30 @@ def graph_counts(backend: GraphBackend) -> dict[str, int]:
                                             "RETURN count(r) AS n")
                for rel in schema.rels}
     return counts
+
+
+@dataclass
+class Loaded:
+    backend: GraphBackend
+    result: SourceResult
+    report: LoadReport
+    counts: dict[str, int]  # nodes per label, relationships per type, right after the load
+
+    def restore(self) -> LoadReport:
+        """Write the real file's bundle again: records a test replaced are put back."""
+        return self.backend.write_bundle(self.result.bundle)
+
+
+def load_once(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, source: str,
+              path: Path) -> Iterator[Loaded]:
+    """Body of a module-scoped, backend-parametrised fixture: the real file loaded once into a fresh graph
+    of ``request.param`` (Neo4j: emptied first)."""
+    from tests.conftest import open_fresh
+
+    assert path.exists(), f"the real data file is expected at {path}"
+    backend = open_fresh(request.param, tmp_path_factory.mktemp(source), request)
+    try:
+        result, report = load(source, path, backend)
+        yield Loaded(backend, result, report, graph_counts(backend))
+    finally:
+        backend.close()

@@ -14,7 +14,6 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -22,12 +21,11 @@ import pytest
 from rdflib import Graph, Namespace
 from rdflib.namespace import SKOS
 
-from graph_model.backend import GraphBackend, LoadReport
 from graph_model.schema import get_schema
-from loaders.base import SourceResult, load
+from loaders.base import load
 from loaders.problems import ValidationFailed
-from tests.conftest import BACKENDS, GVA_CSV, open_fresh
-from tests.graph_checks import graph_counts, rows, scalar
+from tests.conftest import BACKENDS, GVA_CSV
+from tests.graph_checks import Loaded, graph_counts, load_once, rows, scalar
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = GVA_CSV
@@ -56,28 +54,9 @@ def csv_frame() -> pd.DataFrame:
     return pd.read_csv(DATA, dtype=str, keep_default_na=False)
 
 
-@dataclass
-class Loaded:
-    backend: GraphBackend
-    result: SourceResult
-    report: LoadReport
-    counts: dict[str, int]  # nodes per label, relationships per type, right after the load
-
-    def restore(self) -> LoadReport:
-        """Write the real file's bundle again: records a test replaced are put back."""
-        return self.backend.write_bundle(self.result.bundle)
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
-    """The real file loaded once into a fresh graph of each backend (Neo4j: emptied first)."""
-    assert DATA.exists(), f"the real GVA file is expected at {DATA}"
-    backend = open_fresh(request.param, tmp_path_factory.mktemp("gva"), request)
-    try:
-        result, report = load("gva", DATA, backend)
-        yield Loaded(backend, result, report, graph_counts(backend))
-    finally:
-        backend.close()
+    yield from load_once(request, tmp_path_factory, "gva", DATA)
 
 
 # ---- the full real file ------------------------------------------------------------------------

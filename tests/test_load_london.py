@@ -12,17 +12,16 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from graph_model.backend import GraphBackend, LoadReport
-from loaders.base import SourceResult, load, prepare
+from graph_model.backend import GraphBackend
+from loaders.base import load, prepare
 from loaders.problems import ValidationFailed
-from tests.conftest import BACKENDS, LONDON_CSV, open_fresh
-from tests.graph_checks import as_dict, graph_counts, rows, scalar
+from tests.conftest import BACKENDS, LONDON_CSV
+from tests.graph_checks import Loaded, as_dict, graph_counts, load_once, rows, scalar
 
 DATASET = "london-mps"
 RECORDS = 2_936
@@ -66,23 +65,9 @@ def raw() -> pd.DataFrame:
     return frame.assign(case_id=[str(i) for i in range(1, len(frame) + 1)])
 
 
-@dataclass
-class Loaded:
-    backend: GraphBackend
-    result: SourceResult
-    report: LoadReport
-    counts: dict[str, int]  # nodes per label, relationships per type, right after the load
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
-    """The real file loaded once into a fresh graph of each backend (Neo4j: emptied first)."""
-    backend = open_fresh(request.param, tmp_path_factory.mktemp("london"), request)
-    try:
-        result, report = load(DATASET, LONDON_CSV, backend)
-        yield Loaded(backend, result, report, graph_counts(backend))
-    finally:
-        backend.close()
+    yield from load_once(request, tmp_path_factory, DATASET, LONDON_CSV)
 
 
 @pytest.fixture

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from graph_model.backend import GraphBackend, LoadReport
-from loaders.base import SourceResult, load, prepare
+from graph_model.backend import GraphBackend
+from loaders.base import load, prepare
 from loaders.problems import ValidationFailed
-from tests.conftest import BACKENDS, SHR_CSV, open_fresh
-from tests.graph_checks import as_dict, graph_counts, rows, scalar
+from tests.conftest import BACKENDS, SHR_CSV
+from tests.graph_checks import Loaded, as_dict, graph_counts, load_once, rows, scalar
 
 INCIDENTS = 52_727
 JUSTIFIABLE = ["80", "81"]  # circumstance codes of justifiable homicides
@@ -59,27 +58,9 @@ def raw() -> pd.DataFrame:
     return pd.read_csv(SHR_CSV, dtype=str, keep_default_na=False)
 
 
-@dataclass
-class Loaded:
-    backend: GraphBackend
-    result: SourceResult
-    report: LoadReport
-    counts: dict[str, int]  # nodes per label, relationships per type, right after the load
-
-    def restore(self) -> LoadReport:
-        """Write the real file's bundle again: records a test replaced are put back."""
-        return self.backend.write_bundle(self.result.bundle)
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
-    """The real file loaded once into a fresh graph of each backend (Neo4j: emptied first)."""
-    backend = open_fresh(request.param, tmp_path_factory.mktemp("shr"), request)
-    try:
-        result, report = load("shr", SHR_CSV, backend)
-        yield Loaded(backend, result, report, graph_counts(backend))
-    finally:
-        backend.close()
+    yield from load_once(request, tmp_path_factory, "shr", SHR_CSV)
 
 
 @pytest.fixture
