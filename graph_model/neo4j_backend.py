@@ -90,6 +90,13 @@ class Neo4jBackend(GraphBackend):
                     BundleWriter(self, bundle, report, progress).write()
                     tx.commit()
             except (neo4j_errors.TransientError, neo4j_errors.SessionExpired) as exc:
+                if "MemoryPoolOutOfMemory" in (getattr(exc, "code", "") or ""):
+                    raise QueryError(
+                        f"loading {bundle.dataset} into Neo4j needs more transaction memory than the server "
+                        "allows (a load is one transaction, so it stays all-or-nothing); nothing was written. "
+                        "Give the server more heap (`micropath neo4j start --heap 8g`; the limit is "
+                        "dbms.memory.transaction.total.max, 70% of the heap by default) or split the delivery "
+                        f"into several datasets. Server said: {exc.message or exc}") from exc
                 if attempt == RETRIES:
                     raise QueryError(f"loading {bundle.dataset} into Neo4j failed {RETRIES} times on "
                                      f"transient errors; nothing was written: {exc}") from exc
