@@ -6,6 +6,8 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from neo4j.graph import Node, Path, Relationship
+
 _INTERNAL_KEYS = {"_ID", "_LABEL", "_SRC", "_DST"}
 
 
@@ -36,9 +38,7 @@ def plain(value: Any) -> Any:
 
 def neo4j_plain(value: Any) -> Any:
     """Neo4j driver graph types to the same shapes as LadybugDB's."""
-    try:
-        from neo4j.graph import Node, Path, Relationship
-    except ImportError:  # pragma: no cover - neo4j is a hard dependency
+    if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, Node):
         return {**{k: plain(value[k]) for k in sorted(value.keys())}, "_labels": sorted(value.labels)}
