@@ -14,18 +14,19 @@ from loaders.problems import Problem, Problems
 
 
 def read_csv(path: Path, *, required: list[str] | None = None, problems: Problems | None = None,
-             label: str | None = None) -> pd.DataFrame:
+             label: str | None = None, allow_empty: bool = False) -> pd.DataFrame:
     """Read ``path`` with every column as text and a ``_line`` column (the line a record starts on).
 
     A missing file, bytes that are not UTF-8, repeated or missing header names, ragged rows and a file
-    without data rows become problems. With a collector (``problems``) they are added to it and an
-    empty or partial frame is returned, so the caller can report every file's problems together;
-    without one, :class:`ValidationFailed` is raised at once.
+    without data rows (unless ``allow_empty``: a header line alone is then a table of no rows) become
+    problems. With a collector (``problems``) they are added to it and an empty or partial frame is
+    returned, so the caller can report every file's problems together; without one,
+    :class:`ValidationFailed` is raised at once.
     """
     own = problems is None
     problems = problems if problems is not None else Problems()
     name = label or path.name
-    frame = _read(path, name, problems)
+    frame = _read(path, name, problems, allow_empty)
     if required and len(frame.columns) > 1:  # an unreadable file has already said why
         for column in (c for c in required if c not in frame.columns):
             problems.add(Problem(name, 1, column, None, f"a column named {column!r} in the header"))
@@ -38,7 +39,7 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({"_line": pd.Series([], dtype=int)})
 
 
-def _read(path: Path, name: str, problems: Problems) -> pd.DataFrame:
+def _read(path: Path, name: str, problems: Problems, allow_empty: bool = False) -> pd.DataFrame:
     if not path.is_file():
         problems.add(Problem(name, None, None, str(path), "an existing file"))
         return _empty()
@@ -51,7 +52,7 @@ def _read(path: Path, name: str, problems: Problems) -> pd.DataFrame:
     frame = _fast_parse(text)
     if frame is None:
         frame = _parse(text, name, problems)
-    if len(frame.columns) > 1 and frame.empty and not problems.total:
+    if len(frame.columns) > 1 and frame.empty and not problems.total and not allow_empty:
         problems.add(Problem(name, 2, None, None, "at least one data row after the header"))
     return frame
 

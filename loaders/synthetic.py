@@ -22,7 +22,14 @@ Calibration (what the figures are meant to resemble, not reproduce):
   health present less often and C11 leaves more values not_recorded (coder effects to find);
 - micropathways of 2-8 events ending in the fatal incident: many quick outbursts (under five
   minutes), a cluster of escalations around five minutes, and some long build-ups (hours to days,
-  usually a prior dispute or online provocation days before).
+  usually a prior dispute or online provocation days before);
+- double coding (``reliability.csv``): 10% of the cases coded again, independently, by another coder,
+  for every factor and the method, motive and relationship. The second coder sees the same invented
+  truth and errs at rates that differ by variable (``SECOND_CODING``): mental health and social media
+  are hard to agree on (Cohen's kappa about 0.4-0.5), drugs taken in the lead-up and prior conflict
+  middling, the method almost always agreed; C07 under-codes mental health and C11 leaves more values
+  not_recorded as second coder too. It is drawn from its own random stream, so the other files are the
+  same with or without it.
 """
 
 from __future__ import annotations
@@ -120,6 +127,47 @@ BACKGROUND = ("prior_dispute", "online_provocation", "substance_use")  # hours o
 MAX_PRIOR_EVENTS = 7
 UNKNOWN_MINUTES_RATE = 0.02
 
+# Double coding: the share of cases coded a second time, and how the second coder errs per factor:
+# (P(codes absent | present in the invented truth), P(codes present | absent)). "drugs" follows the
+# second coder's own addiction-history and lead-up values (its skos:narrower factors).
+RELIABILITY_SHARE = 0.10
+RELIABILITY_STREAM = 0x5EC0  # the double coding draws from its own stream (seed, this)
+SECOND_CODING: dict[str, tuple[float, float]] = {
+    "mental_health": (0.30, 0.20),
+    "social_media": (0.45, 0.14),
+    "drug_addiction_history": (0.10, 0.05),
+    "drugs_in_lead_up": (0.20, 0.06),
+    "prior_conflict": (0.15, 0.08),
+    "alcohol": (0.08, 0.03),
+    "gang_involvement": (0.06, 0.02),
+    "domestic_abuse": (0.05, 0.01),
+    "weapon_carrying": (0.10, 0.04),
+    "night_time_economy": (0.10, 0.03),
+    "robbery": (0.08, 0.01),
+}
+# Chance that the second coder picks the same method / motive / relationship, and what they pick instead.
+SAME_CODE = {"method": 0.95, "motive": 0.88, "relationship": 0.90}
+CONFUSED_WITH: dict[str, dict[str, list[str]]] = {
+    "method": {"sharp_instrument": ["other", "blunt_instrument"], "shooting": ["other"],
+               "blunt_instrument": ["hitting_kicking", "other"], "hitting_kicking": ["blunt_instrument",
+                                                                                     "strangulation"],
+               "strangulation": ["hitting_kicking"], "burning": ["other"], "poisoning_drugs": ["other"],
+               "other": ["blunt_instrument", "not_known"], "not_known": ["other"]},
+    "motive": {"quarrel_revenge_temper": ["not_known", "other", "irrational_act"],
+               "theft_gain": ["quarrel_revenge_temper", "other"], "terrorism": ["other"],
+               "restrain_arrest": ["quarrel_revenge_temper"], "arson": ["other"],
+               "irrational_act": ["quarrel_revenge_temper", "other"], "other": ["quarrel_revenge_temper",
+                                                                               "not_known"],
+               "not_known": ["quarrel_revenge_temper", "other"]},
+    "relationship": {"son_daughter": ["other_family"], "parent": ["other_family"],
+                     "partner_ex_partner": ["friend_acquaintance", "other_known"],
+                     "other_family": ["son_daughter", "parent"],
+                     "friend_acquaintance": ["other_known", "stranger"],
+                     "other_known": ["friend_acquaintance", "stranger"],
+                     "stranger": ["not_known", "other_known"], "not_known": ["stranger"],
+                     "no_suspect_charged": ["not_known"]},
+}
+
 
 def write_bundle(out: Path, *, cases: int, seed: int, name: str | None = None) -> Path:
     """Write a SYNTHETIC coded bundle of ``cases`` homicides to the folder ``out``; returns it."""
@@ -162,7 +210,9 @@ def _readme(name: str, cases: int, seed: int) -> str:
         f"`micropath synth --cases {cases} --seed {seed}` (loaders/synthetic.py). Every value was drawn\n"
         "at random from a seeded generator; no real person, case or place-and-time is described.\n"
         "The prevalences and patterns are calibrated to published figures so that demos and\n"
-        "benchmarks have something realistic to find. Never present them as findings.\n\n"
+        "benchmarks have something realistic to find. Never present them as findings.\n"
+        "reliability.csv holds an invented second coding of a tenth of the cases by other coders,\n"
+        "with planted disagreement, to try the coding-reliability measures on.\n\n"
         "Load it with: micropath load coded <this folder>\n"
         "The format is described in docs/coded-format.md.\n"
     )
@@ -247,6 +297,10 @@ class _Generator:
         if missing:
             raise MicropathError(f"the synthetic generator has no target prevalence for factors {missing}; "
                                  "add them to loaders/synthetic.py FACTOR_TARGETS")
+        missing = sorted(set(self.factors) - set(SECOND_CODING) - {"drugs"})
+        if missing:
+            raise MicropathError(f"the synthetic generator has no second-coding error rates for factors {missing}; "
+                                 "add them to loaders/synthetic.py SECOND_CODING")
 
     def tables(self) -> dict[str, pd.DataFrame]:
         rng, n = self.rng, self.n
@@ -260,13 +314,15 @@ class _Generator:
         self.coder = CODERS[rng.integers(0, len(CODERS), n)]
         self.truth = self._latent_factors()
         cases = self._cases()
-        return {
+        tables = {
             "cases.csv": cases,
             "victims.csv": self._people(victims=True),
             "suspects.csv": self._people(victims=False),
             "factors.csv": self._factor_rows(),
             "events.csv": self._events(),
         }
+        tables["reliability.csv"] = self._second_coding(cases)
+        return tables
 
     # -- factors ------------------------------------------------------------------------------------
     def _latent_factors(self) -> dict[str, np.ndarray]:
@@ -312,6 +368,44 @@ class _Generator:
             "factor": np.tile(np.array(self.factors, dtype=object), n),
             "value": values.reshape(-1),
             "coder": np.repeat(self.coder, k),
+        })
+
+    # -- double coding ------------------------------------------------------------------------------
+    def _second_coding(self, cases: pd.DataFrame) -> pd.DataFrame:
+        """An independent second coding of a sample of cases by another coder (reliability.csv)."""
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, RELIABILITY_STREAM]))
+        n = self.n
+        k = max(1, round(n * RELIABILITY_SHARE))
+        sample = np.sort(rng.choice(n, size=k, replace=False))
+        first = np.searchsorted(CODERS, self.coder[sample])
+        coder = CODERS[(first + rng.integers(1, len(CODERS), k)) % len(CODERS)]  # never the first coder
+        frame = self.frame[sample]
+        seen: dict[str, np.ndarray] = {}
+        for code in SECOND_CODING:
+            truth = self.truth[code][sample]
+            miss, extra = SECOND_CODING[code]
+            draw = rng.random(k)
+            seen[code] = np.where(truth, draw >= miss, draw < extra)
+        seen["mental_health"] &= ~((coder == UNDER_CODER) & (rng.random(k) < UNDER_RATE))
+        seen["drugs"] = seen["drug_addiction_history"] | seen["drugs_in_lead_up"]
+        columns = []
+        for code in self.factors:
+            value = np.where(seen[code], "present", "absent").astype(object)
+            rate = np.where(coder == LAX_CODER, LAX_NOT_RECORDED_RATE, NOT_RECORDED_RATE)
+            value[rng.random(k) < rate] = "not_recorded"
+            value[frame < self.added_in_frame[code]] = "not_recorded"
+            columns.append(value)
+        for variable in SAME_CODE:
+            first_value = cases[variable].to_numpy()[sample]
+            other = np.array([rng.choice(CONFUSED_WITH[variable][v]) for v in first_value], dtype=object)
+            columns.append(np.where(rng.random(k) < SAME_CODE[variable], first_value, other))
+        variables = [*self.factors, *SAME_CODE]
+        values = np.stack(columns, axis=1)  # sampled cases x variables
+        return pd.DataFrame({
+            "case_id": np.repeat(self.case_id[sample], len(variables)),
+            "variable": np.tile(np.array(variables, dtype=object), k),
+            "value": values.reshape(-1),
+            "coder": np.repeat(coder, len(variables)),
         })
 
     # -- cases --------------------------------------------------------------------------------------

@@ -411,6 +411,7 @@ GOOD = {
     "factors.csv": {"case_id": "K1", "factor": "alcohol", "value": "not_recorded", "coder": "AB1234"},
     "events.csv": {"case_id": "K1", "step": "1", "event_type": "fatal_incident", "minutes_before": "0.5",
                    "coder": "C12"},
+    "reliability.csv": {"case_id": "K1", "variable": "social_media", "value": "not_recorded", "coder": "C02"},
 }
 # Values to try in each kind of column: good and bad, including forms rdflib's datatypes accept loosely.
 TRIALS = {
@@ -473,7 +474,7 @@ def _pyshacl_violations(file: str, frame: pd.DataFrame) -> set[tuple[int, str]]:
 
 
 @pytest.mark.parametrize("file", ["bundle.toml", "cases.csv", "victims.csv", "suspects.csv", "factors.csv",
-                                  "events.csv"])
+                                  "events.csv", "reliability.csv"])
 def test_interpreter_and_pyshacl_find_the_same_violations(file: str) -> None:
     frame = _trial_frame(file)
     ours = _interpreter_violations(file, frame)

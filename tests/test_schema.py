@@ -72,7 +72,8 @@ def test_graph_contract_v1_labels_and_relationships() -> None:
                                  "Relationship", "Area", "Event", "EventType", "Dataset"}
     assert set(schema.rels) == {"HAS_VICTIM", "HAS_SUSPECT", "HAS_FACTOR", "HAS_MOTIVE", "BY_METHOD",
                                 "HAS_RELATIONSHIP", "IN_AREA", "FROM_DATASET", "FIRST_EVENT", "NEXT",
-                                "OF_TYPE", "MAPS_TO"}
+                                "OF_TYPE", "MAPS_TO", "CODED_AS"}
+    assert {p.name for p in schema.rel("CODED_AS").properties} == {"coder", "present"}  # second codings
     for label in ("Factor", "Motive", "Method", "Relationship", "EventType", "Area"):
         names = {p.name for p in schema.node(label).properties}
         assert {"scheme", "code", "label"} <= names, label

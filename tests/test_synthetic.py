@@ -25,7 +25,8 @@ from loaders.base import load
 from loaders.synthetic import write_bundle
 from tests.conftest import LONDON_CSV
 
-FILES = ("bundle.toml", "README.txt", "cases.csv", "victims.csv", "suspects.csv", "factors.csv", "events.csv")
+FILES = ("bundle.toml", "README.txt", "cases.csv", "victims.csv", "suspects.csv", "factors.csv", "events.csv",
+         "reliability.csv")
 # The VRU's first phase: cases of 50 with each factor.
 PUBLISHED = {"mental_health": 29, "drugs": 26, "drug_addiction_history": 22, "drugs_in_lead_up": 10,
              "alcohol": 16, "gang_involvement": 14, "social_media": 14}
@@ -70,7 +71,7 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
     other = write_bundle(tmp_path / "other", cases=400, seed=4, name="synthetic-s3")
     for file in FILES:
         assert (one / file).read_bytes() == (two / file).read_bytes(), file
-    for file in ("cases.csv", "victims.csv", "factors.csv", "events.csv"):
+    for file in ("cases.csv", "victims.csv", "factors.csv", "events.csv", "reliability.csv"):
         assert (one / file).read_bytes() != (other / file).read_bytes(), file
 
 

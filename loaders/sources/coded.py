@@ -1,12 +1,13 @@
 """The coded bundle: the platform's primary input, as police coders deliver it.
 
 A folder with ``bundle.toml`` and five CSV files (``cases``, ``victims``, ``suspects``, ``factors``,
-``events``); docs/coded-format.md describes every column. Cell rules come from
+``events``), and optionally ``reliability.csv`` (independent second codings of a sample of cases, to
+measure agreement between coders); docs/coded-format.md describes every column. Cell rules come from
 ``ontology/shapes/coded.ttl`` and are applied by :mod:`loaders.shapes`; the rules that span rows
 (unique keys, case ids that exist, contiguous steps, minutes that count down to the fatal incident,
-coding-frame versions, a narrower factor present while its broader one is coded absent) are checked
-here. Every problem in every file is collected before the bundle is refused, and nothing is written
-unless the whole bundle is valid.
+coding-frame versions, a narrower factor present while its broader one is coded absent, a second
+coding by the coder of the value it checks) are checked here. Every problem in every file is collected
+before the bundle is refused, and nothing is written unless the whole bundle is valid.
 
 Personal data is refused, never stripped: a column whose name denotes personal data, or a value that
 looks like a phone number, an e-mail address or a postcode, fails the load (the value is redacted in
@@ -38,6 +39,8 @@ FORMAT = "coded"
 BUNDLE_FILE = "bundle.toml"
 CASES, VICTIMS, SUSPECTS, FACTORS, EVENTS = "cases.csv", "victims.csv", "suspects.csv", "factors.csv", "events.csv"
 TABLES = (CASES, VICTIMS, SUSPECTS, FACTORS, EVENTS)
+RELIABILITY = "reliability.csv"  # optional: independent second codings (agreement between coders)
+MAY_BE_EMPTY = (VICTIMS, SUSPECTS, EVENTS, RELIABILITY)  # a header line alone: no rows (docs/coded-format.md)
 PEOPLE = {VICTIMS: ("Victim", "HAS_VICTIM", "v"), SUSPECTS: ("Suspect", "HAS_SUSPECT", "s")}
 CODED = {"present": True, "absent": False}  # "not_recorded" (or no row) means not coded: no edge
 FATAL = "fatal_incident"
@@ -46,6 +49,10 @@ ICCS_INTENTIONAL_HOMICIDE = "0101"
 CONCEPT_LINKS = (("area_code", "IN_AREA", "Area", False), ("method", "BY_METHOD", "Method", True),
                  ("motive", "HAS_MOTIVE", "Motive", True),
                  ("relationship", "HAS_RELATIONSHIP", "Relationship", True))
+# Variables of cases.csv that reliability.csv may double-code (the coded ones), and their graph labels;
+# every factor code is a variable too.
+CASE_VARIABLES = {column: label for column, _, label, with_coder in CONCEPT_LINKS if with_coder}
+SECOND_CODING = "CODED_AS"
 
 
 @dataclass
@@ -71,7 +78,8 @@ class Table:
 class Coded(Source):
     name = "coded"
     description = ("a coded homicide bundle: a folder with bundle.toml, cases.csv, victims.csv, "
-                   "suspects.csv, factors.csv and events.csv (docs/coded-format.md)")
+                   "suspects.csv, factors.csv and events.csv, and optionally reliability.csv "
+                   "(docs/coded-format.md)")
 
     def read(self, path: Path, vocab: Vocabulary) -> SourceResult:
         shapes = load_shapes(FORMAT)
@@ -84,6 +92,8 @@ class Coded(Source):
             problems.raise_if_any(what)
         meta = read_meta(path / BUNDLE_FILE, shapes[BUNDLE_FILE], problems)
         tables = {file: read_table(path / file, shapes[file], problems) for file in TABLES}
+        if (path / RELIABILITY).is_file():  # optional: no file, no double coding
+            tables[RELIABILITY] = read_table(path / RELIABILITY, shapes[RELIABILITY], problems)
         _Checks(meta, tables, shapes, vocab, problems).run()
         problems.raise_if_any(what)
         assert meta is not None and all(t is not None for t in tables.values())
@@ -160,7 +170,7 @@ def read_table(path: Path, shape: FileShape, problems: Problems) -> Table | None
                              f"{', '.join(shape.column_names)} (a header line alone when there are no rows)"))
         return None
     try:
-        frame = read_csv(path, problems=problems)
+        frame = read_csv(path, problems=problems, allow_empty=file in MAY_BE_EMPTY)
     except ValidationFailed:  # read_csv stops at an unreadable file even when given a collector
         return None
     header = [c for c in frame.columns if c != "_line"]
@@ -232,8 +242,8 @@ class _Checks:
     def run(self) -> None:
         self._bundle_meta()
         self._cases()
-        for file in (VICTIMS, SUSPECTS, FACTORS, EVENTS):
-            table = self.tables[file]
+        for file in (VICTIMS, SUSPECTS, FACTORS, EVENTS, RELIABILITY):
+            table = self.tables.get(file)
             if table is not None:
                 self._orphans(table)
         for file in PEOPLE:
@@ -244,6 +254,8 @@ class _Checks:
             self._factors(self.tables[FACTORS])  # type: ignore[arg-type]
         if self.tables[EVENTS] is not None:
             self._events(self.tables[EVENTS])  # type: ignore[arg-type]
+        if self.tables.get(RELIABILITY) is not None:
+            self._reliability(self.tables[RELIABILITY])  # type: ignore[arg-type]
 
     def flag_each(self, table: Table, bad: pd.Series, column: str, expected: pd.Series | str) -> None:
         """One problem per bad row, with a per-row expectation."""
@@ -329,28 +341,96 @@ class _Checks:
         return usable & ~_member(table.frame["case_id"], frame.loc[gap, "case_id"])
 
     def _factors(self, table: Table) -> None:
-        frame = table.frame
         self._duplicates(table, ["case_id", "factor"], "factor", "a factor coded once per case")
         if self.case_frames is None:
             return
-        coded = frame["value"].isin(list(CODED)) & table.ok("case_id", "factor", "value")
+        self._factor_values(table, table.ok("case_id", "factor", "value"), table.frame["factor"],
+                            table.frame["case_id"])
+
+    def _factor_values(self, table: Table, usable: pd.Series, factor: pd.Series, owner: pd.Series,
+                       by_coder: str = "") -> None:
+        """Coding frames and narrower/broader factors for the rows ``usable`` of ``table``.
+
+        ``owner`` groups the values one coder gave one case (the case id; with ``by_coder``, case and coder).
+        """
+        assert self.case_frames is not None
+        frame = table.frame
+        coded = frame["value"].isin(list(CODED)) & usable
         case_frame = frame["case_id"].map(self.case_frames).astype("float64")
-        added = frame["factor"].map(self.added_in_frame).astype("float64")
+        added = factor.map(self.added_in_frame).astype("float64")
         late = coded & case_frame.notna() & (added > case_frame)
         if late.any():
-            texts = ("not_recorded: " + frame["factor"] + " was added in coding frame "
+            texts = ("not_recorded: " + factor + " was added in coding frame "
                      + added.astype("Int64").astype("string") + "; case " + frame["case_id"]
                      + " was coded under frame " + case_frame.astype("Int64").astype("string")
                      + " — it must be not_recorded")
             self.flag_each(table, late, "value", texts)
         for narrower, broader in self.broader:
-            with_narrower = frame.loc[coded & (frame["factor"] == narrower) & (frame["value"] == "present"),
-                                      "case_id"]
-            clash = coded & (frame["factor"] == broader) & (frame["value"] == "absent") & \
-                _member(frame["case_id"], with_narrower)
+            with_narrower = owner[coded & _equals(factor, narrower) & _equals(frame["value"], "present")]
+            clash = coded & _equals(factor, broader) & _equals(frame["value"], "absent") & \
+                _member(owner, with_narrower)
             self.flag_each(table, clash, "value",
-                           f"present or not_recorded: {narrower} is present for this case and is a kind "
-                           f"of {broader}")
+                           f"present or not_recorded: {narrower} is present for this case{by_coder} and is a "
+                           f"kind of {broader}")
+
+    def _reliability(self, table: Table) -> None:
+        """reliability.csv: a known variable, a value that fits it, an independent coder, frames, no repeats."""
+        frame = table.frame
+        factor_codes = self.shapes[FACTORS].column("factor").codes or ()
+        is_factor = frame["variable"].isin(list(factor_codes))
+        is_case = frame["variable"].isin(list(CASE_VARIABLES))
+        variable_ok = table.ok("variable") & (is_factor | is_case)
+        self.flag_each(table, table.ok("variable") & ~(is_factor | is_case), "variable",
+                       f"a variable of the coding frame: {', '.join(CASE_VARIABLES)} or a factor code "
+                       f"({', '.join(factor_codes)})")
+        value_ok = table.ok("value") & variable_ok
+        factor_values = self.shapes[FACTORS].column("value").allowed or ()
+        self.flag_each(table, value_ok & is_factor & ~frame["value"].isin(list(factor_values)), "value",
+                       "one of " + ", ".join(repr(v) for v in factor_values) + " (the variable is a factor)")
+        value_ok &= ~(is_factor & ~frame["value"].isin(list(factor_values)))
+        for column in CASE_VARIABLES:
+            rule = self.shapes[CASES].column(column)
+            wrong = value_ok & _equals(frame["variable"], column) & ~frame["value"].isin(list(rule.codes or ()))
+            self.flag_each(table, wrong, "value", f"a code of the scheme {rule.scheme_label!r} (the variable is "
+                           f"{column}): " + ", ".join(rule.codes or ()))
+            value_ok &= ~wrong
+        self._duplicates(table, ["case_id", "variable", "coder"], "coder",
+                         "each coder codes a variable of a case once")
+        self._independent(table, variable_ok & table.ok("case_id", "coder"), is_factor, is_case)
+        if self.case_frames is None:
+            return
+        usable = table.ok("case_id", "coder") & value_ok & is_factor
+        self._factor_values(table, usable, frame["variable"], frame["case_id"] + "\x1f" + frame["coder"],
+                            by_coder=" by this coder")
+
+    def _independent(self, table: Table, usable: pd.Series, is_factor: pd.Series, is_case: pd.Series) -> None:
+        """A second coding is by another coder than the one who coded the case's own value."""
+        frame = table.frame
+        primary = pd.Series(pd.NA, index=frame.index, dtype="string")
+        where = pd.Series(pd.NA, index=frame.index, dtype="string")
+        cases = self.tables[CASES]
+        if cases is not None:
+            ok = cases.ok("case_id", "coder")
+            first = cases.frame[ok].drop_duplicates("case_id")
+            coder = pd.Series(first["coder"].to_numpy(), index=first["case_id"].to_numpy())
+            line = pd.Series(first["_line"].to_numpy(), index=first["case_id"].to_numpy())
+            primary = primary.mask(is_case, frame["case_id"].map(coder).astype("string"))
+            where = where.mask(is_case, CASES + " line " + frame["case_id"].map(line).astype("Int64").astype("string"))
+        factors = self.tables[FACTORS]
+        if factors is not None:
+            ok = factors.ok("case_id", "factor", "coder")
+            first = factors.frame[ok].drop_duplicates(["case_id", "factor"])
+            keys = first["case_id"] + "\x1f" + first["factor"]
+            coder = pd.Series(first["coder"].to_numpy(), index=keys.to_numpy())
+            line = pd.Series(first["_line"].to_numpy(), index=keys.to_numpy())
+            key = frame["case_id"] + "\x1f" + frame["variable"]
+            primary = primary.mask(is_factor, key.map(coder).astype("string"))
+            where = where.mask(is_factor, FACTORS + " line " + key.map(line).astype("Int64").astype("string"))
+        same = usable & _equals(frame["coder"], primary)
+        if same.any():
+            texts = ("a coder other than " + primary + ", who coded the case's own " + frame["variable"]
+                     + " (" + where + "): a second coding must be independent")
+            self.flag_each(table, same, "coder", texts)
 
     def _events(self, table: Table) -> None:
         frame = table.frame
@@ -378,6 +458,11 @@ class _Checks:
                      "step (events get closer to the fatal incident as the steps go on)")
             self.flag_each(table, rising.reindex(index, fill_value=False), "minutes_before",
                            texts.reindex(index))
+
+
+def _equals(values: pd.Series, other: pd.Series | str) -> pd.Series:
+    """``values == other`` as plain booleans (a missing cell is never equal)."""
+    return (values == other).fillna(False).astype(bool)
 
 
 def _member(values: pd.Series, allowed: pd.Series) -> pd.Series:
@@ -450,6 +535,8 @@ class _Mapper:
         not_coded = self._factors(bundle, record_uid)
         self._events(bundle, record_uid)
         notes = [f"{len(cases)} cases; {not_coded} factor values coded not_recorded (not coded: no edge)"]
+        if RELIABILITY in self.tables:
+            notes.append(self._second_codings(bundle, record_uid))
         if self.synthetic:
             notes.insert(0, "SYNTHETIC data: every record is labelled synthetic")
         return bundle, notes
@@ -474,6 +561,23 @@ class _Mapper:
              self.scheme_uid(FACTORS, "factor", rows["factor"]),
              present=rows["value"].map(CODED).astype("bool"), coder=rows["coder"])
         return int((~coded).sum())
+
+    def _second_codings(self, bundle: GraphBundle, record_uid: pd.Series) -> str:
+        """reliability.csv: one CODED_AS per coded value (not_recorded: no edge), with its coder."""
+        frame = self.tables[RELIABILITY].frame
+        owner = frame["case_id"].map(record_uid)
+        factor_rows = frame[frame["variable"].isin(list(self.shapes[FACTORS].column("factor").codes or ()))]
+        coded = factor_rows[factor_rows["value"].isin(list(CODED))]
+        link(bundle, SECOND_CODING, "Homicide", "Factor", owner[coded.index],
+             self.scheme_uid(FACTORS, "factor", coded["variable"]),
+             present=coded["value"].map(CODED).astype("bool"), coder=coded["coder"])
+        for column, label in CASE_VARIABLES.items():
+            rows = frame[frame["variable"] == column]
+            link(bundle, SECOND_CODING, "Homicide", label, owner[rows.index],
+                 self.scheme_uid(CASES, column, rows["value"]), present=True, coder=rows["coder"])
+        not_coded = len(factor_rows) - len(coded)
+        return (f"{len(frame)} second codings of {frame['case_id'].nunique()} cases for agreement between "
+                f"coders ({RELIABILITY}); {not_coded} coded not_recorded (no edge)")
 
     def _events(self, bundle: GraphBundle, record_uid: pd.Series) -> None:
         frame = self.tables[EVENTS].frame
