@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     neo.add_argument("--heap", default="2g", help="JVM heap (default 2g; one load is one transaction)")
     neo.add_argument("--page-cache", default="512m", help="page cache (default 512m)")
 
-    for module in _analytics_modules():
+    for module in _command_modules():
         module.add_parser(sub, _db_arg)
 
     info = sub.add_parser("datasets", help="list the datasets loaded in the graph")
@@ -116,11 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _analytics_modules() -> list[Any]:
-    """Command modules of the pattern analytics (each defines add_parser(sub, db_arg) and sets func)."""
+def _command_modules() -> list[Any]:
+    """The command modules ``cli/*_cmd.py`` (each defines ``add_parser(sub, db_arg)`` and sets ``func``),
+    in name order, so a new command is one new module."""
     import importlib
+    import pkgutil
 
-    return [importlib.import_module(f"cli.{name}") for name in ("patterns_cmd", "pathways_cmd", "reliability_cmd")]
+    import cli
+
+    names = sorted(m.name for m in pkgutil.iter_modules(cli.__path__) if m.name.endswith("_cmd"))
+    return [importlib.import_module(f"cli.{name}") for name in names]
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
