@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -223,6 +224,20 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self.queries)
+
+    def merged(self, extra: Iterable[SavedQuery]) -> Registry:
+        """A new registry: these queries and ``extra`` (e.g. user queries) beside them, never over them.
+
+        This registry is left as it is (``default_registry()`` is cached and shared)."""
+        combined = Registry.__new__(Registry)
+        combined.queries = dict(self.queries)
+        for query in extra:
+            if query.name in combined.queries:
+                raise SavedQueryError(
+                    f"{query.path or query.name}: query name {query.name!r} is already used by "
+                    f"{combined.queries[query.name].path or 'another query'}; rename one of them")
+            combined.queries[query.name] = query
+        return combined
 
 
 @lru_cache(maxsize=1)
