@@ -36,6 +36,7 @@ from graph_model.errors import (
 )
 from queries import runner
 from queries.registry import Registry, SavedQuery, SavedQueryError, default_registry
+from queries.user_store import QueryVersion, UserQueryStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -139,6 +140,7 @@ class GraphService:
     def __init__(self, db_uri: str | None = None, *, registry: Registry | None = None) -> None:
         self.db_uri = db_uri or default_db_uri()
         self._registry = registry
+        self.user_store: UserQueryStore | None = None  # set by create_app: user queries beside the library
         self._backend: GraphBackend | None = None
         self._lock = threading.Lock()
 
@@ -148,7 +150,8 @@ class GraphService:
         if self._registry is not None:
             return self._registry
         try:
-            return default_registry()
+            library = default_registry()
+            return library if self.user_store is None else self.user_store.registry(library)
         except SavedQueryError as exc:
             raise ServiceError(f"the saved-query library cannot be read: {exc}", "failed") from exc
 
@@ -268,3 +271,109 @@ def run_saved_query(name: str, params: Mapping[str, Any] | None = None) -> Table
 
 def factor_network(dataset: str, year_from: int, year_to: int, min_count: int = 1) -> NetworkData:
     return current().factor_network(dataset, year_from, year_to, min_count)
+
+
+# ---- query workbench: ad-hoc Cypher and user queries (issue 5, part B) --------------------------
+ADHOC_TIMEOUT_S = 20.0
+ADHOC_MAX_ROWS = 2000
+
+
+def run_adhoc(text: str, params: Mapping[str, Any] | None = None, *, timeout_s: float = ADHOC_TIMEOUT_S,
+              max_rows: int = ADHOC_MAX_ROWS) -> TableResult:
+    """Analyst-written Cypher: refused if it writes (kind ``refused``), time-limited and row-capped."""
+    if not (text or "").strip():
+        raise ServiceError("the ad-hoc box is empty: write a read-only Cypher statement first", "bad-parameter")
+    result = current().call(lambda b: runner.run_adhoc(b, text, dict(params or {}), timeout_s=timeout_s,
+                                                       max_rows=max_rows))
+    return TableResult.from_result(result, max_rows=max_rows, query="ad-hoc")
+
+
+def user_store() -> UserQueryStore:
+    store = current().user_store
+    if store is None:
+        raise ServiceError("this dashboard has no user query folder; start it with `micropath serve` or "
+                           "create_app(db_uri, query_dir=...)", "unavailable")
+    return store
+
+
+def _store_call(fn: Callable[[UserQueryStore], T]) -> T:
+    try:
+        return fn(user_store())
+    except WriteRefusedError as exc:
+        raise ServiceError(str(exc), "refused") from exc
+    except SavedQueryError as exc:
+        raise ServiceError(str(exc), "bad-parameter") from exc
+    except OSError as exc:
+        raise ServiceError(f"the user query folder cannot be written: {exc}; check its permissions or set "
+                           "MICROPATH_QUERY_DIR", "failed") from exc
+
+
+def save_user_query(name: str, **fields: Any) -> QueryVersion:
+    """Save a new version of user query ``name`` (see queries.user_store.UserQueryStore.save)."""
+    return _store_call(lambda store: store.save(name, **fields))
+
+
+def user_query_versions(name: str) -> list[QueryVersion]:
+    """Every version of a user query, oldest first; [] for a library query."""
+    def versions(store: UserQueryStore) -> list[QueryVersion]:
+        return store.versions(name) if name in store.names() else []
+    return _store_call(versions)
+
+
+def user_query_version(name: str, number: int | None = None) -> QueryVersion:
+    return _store_call(lambda store: store.version(name, number))
+
+
+def restore_user_query(name: str, number: int) -> QueryVersion:
+    return _store_call(lambda store: store.restore(name, number))
+
+
+# ---- micropathways page (issue 5, part B) --------------------------------------------------------
+@dataclass(frozen=True)
+class PathwayView:
+    """Everything the micropathways page draws for one filter setting, as JSON-ready rows.
+
+    ``transitions`` is ungrouped (the diagram); the ``by_*`` tables are grouped by ``by`` (motive or
+    method): transitions, frequent contiguous sequences, escalation times per pathway and their summary."""
+
+    by: str
+    transitions: list[dict[str, Any]]
+    by_transitions: list[dict[str, Any]]
+    by_sequences: list[dict[str, Any]]
+    by_times: list[dict[str, Any]]
+    by_escalation: list[dict[str, Any]]
+    pathways: int
+    synthetic: bool
+    elapsed_s: float = 0.0
+
+
+def _rows(frame: Any) -> list[dict[str, Any]]:
+    from patterns.pathways import to_result
+
+    return [{k: jsonable(v) for k, v in row.items()} for row in to_result(frame).rows]
+
+
+def pathway_view(filters: Any, by: str = "motive", *, min_support: float = 0.05,
+                 max_length: int = 4) -> PathwayView:
+    """Pull the filtered pathways once (patterns.pathways.load_slice) and compute the page's tables."""
+    import time
+
+    from patterns import pathways as pw
+
+    if by not in ("motive", "method"):
+        raise ServiceError(f"group by must be 'motive' or 'method', not {by!r}", "bad-parameter")
+    started = time.perf_counter()
+    sl = current().call(lambda b: pw.load_slice(b, filters))
+    group = "motive" if by == "motive" else "method"
+    try:
+        view = PathwayView(
+            by=by, transitions=_rows(pw.transitions(sl)), by_transitions=_rows(pw.transitions(sl, by=group)),
+            by_sequences=_rows(pw.sequences(sl, by=group, min_support=min_support, max_length=max_length,
+                                            kind="contiguous")),
+            by_times=_rows(pw.escalation_times(sl, by=group)), by_escalation=_rows(pw.escalation(sl, by=group)),
+            pathways=int(sl.records["record_uid"].nunique()),
+            synthetic=bool(sl.records["synthetic"].fillna(False).astype(bool).any()) if len(sl.records) else False,
+            elapsed_s=time.perf_counter() - started)
+    except MicropathError as exc:
+        raise ServiceError(f"the pathway measures failed for {filters.describe()}: {exc}", "failed") from exc
+    return view
