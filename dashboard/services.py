@@ -364,7 +364,7 @@ def pathway_view(filters: Any, by: str = "motive", *, min_support: float = 0.05,
         raise ServiceError(f"group by must be 'motive' or 'method', not {by!r}", "bad-parameter")
     started = time.perf_counter()
     sl = current().call(lambda b: pw.load_slice(b, filters))
-    group = "motive" if by == "motive" else "method"
+    group: Literal["motive", "method"] = "motive" if by == "motive" else "method"
     try:
         view = PathwayView(
             by=by, transitions=_rows(pw.transitions(sl)), by_transitions=_rows(pw.transitions(sl, by=group)),
