@@ -19,6 +19,9 @@ from graph_model.schema import GraphSchema
 # Shared-node properties that change on every load and must not count as a change.
 VOLATILE = frozenset({"loaded_at", "record_count"})
 STEPS = 6
+# Relationships owned by a run (links): the status of an unreviewed one, and the columns a review sets.
+UNREVIEWED = "proposed"
+REVIEW_COLUMNS = ("status", "reviewer", "reviewed_at")
 
 
 class WriteTarget(Protocol):
@@ -47,11 +50,19 @@ class BundleWriter:
         self.changed_uids: list[str] = []
 
     def write(self) -> None:
+        self.write_content()
+        self.update_datasets()
+
+    def write_content(self) -> None:
+        """Everything but the dataset bookkeeping: diff, shared nodes, delete changed, insert."""
         self._diff_records()
         self._write_shared_nodes()
         self._delete_changed()
         self._insert_records_and_owned()
         self._insert_rels()
+
+    def update_datasets(self) -> None:
+        """Stamp each dataset written with the time and its record count (run after the content is in)."""
         self._update_datasets()
 
     def _diff_records(self) -> None:
@@ -134,6 +145,8 @@ class BundleWriter:
 
     def _rels_to_write(self, key: RelKey, frame: pd.DataFrame) -> pd.DataFrame:
         rel_type, src, dst = key
+        if self._owned_by_run(rel_type):
+            return self._run_rels_to_write(key, frame)
         role = self.schema.node(src).role
         if role == "record":
             return frame[frame["from"].isin(self.write_owners)]
@@ -145,6 +158,50 @@ class BundleWriter:
         seen = set(zip(existing["f"], existing["t"], strict=True)) if len(existing) else set()
         keep = [(f, t) not in seen for f, t in zip(frame["from"], frame["to"], strict=True)]
         return frame[keep]
+
+    # ---- relationships owned by a run (links between records of two other datasets) -----------
+    def _owned_by_run(self, rel_type: str) -> bool:
+        """A relationship type with a ``run`` property belongs to the run named there, not to its source."""
+        return any(p.name == "run" for p in self.schema.rel(rel_type).properties)
+
+    def _run_rels_to_write(self, key: RelKey, frame: pd.DataFrame) -> pd.DataFrame:
+        """Diff a run's relationships with the graph, delete those the bundle replaces, return the rest.
+
+        A bundle holding the run's node (a node whose uid is the run) restates the run: the run's
+        relationships it no longer holds are deleted unless reviewed (``status`` not ``proposed``).
+        A bundle without it (a review) touches only the relationships it holds. A proposed row never
+        overwrites a review decision: it takes over the graph's review columns. Unchanged rows are
+        left alone, so writing the same run twice changes nothing.
+        """
+        rel_type, src, dst = key
+        names = [p.name for p in self.schema.rel(rel_type).properties]
+        restated = {str(u) for f in self.bundle.nodes.values() for u in f["uid"]}
+        runs = sorted(restated | set(frame["run"]))
+        returns = ", ".join(f"r.{n} AS p_{n}" for n in names)
+        old = self.db.fetch(f"MATCH (a:{src})-[r:{rel_type}]->(b:{dst}) WHERE r.run IN $runs "
+                            f"RETURN a.uid AS f, b.uid AS t, {returns}", {"runs": runs})
+        old = old.rename(columns={"f": "from", "t": "to", **{f"p_{n}": n for n in names}})
+        keys = ["run", "from", "to"]
+        merged = frame.merge(old, on=keys, how="outer", suffixes=("", "_old"), indicator=True)
+        new_rows = merged["_merge"] != "right_only"
+        reviewed = merged["status_old"].notna() & (merged["status_old"] != UNREVIEWED)
+        keep_review = new_rows & reviewed & (merged["status"] == UNREVIEWED).fillna(False).astype(bool)
+        for column in REVIEW_COLUMNS:
+            merged.loc[keep_review, column] = merged.loc[keep_review, f"{column}_old"]
+        same = pd.Series(True, index=merged.index)
+        for n in (n for n in names if n != "run"):
+            a, b = merged[n].astype("string"), merged[f"{n}_old"].astype("string")
+            same &= ((a == b).fillna(False) | (a.isna() & b.isna())).astype(bool)
+        stale = ~new_rows & merged["run"].isin(restated) & ~reviewed
+        replaced = (merged["_merge"] == "both") & ~same
+        gone = merged[stale | replaced]
+        if len(gone):
+            self.db.execute(f"UNWIND $rows AS x MATCH (a:{src} {{uid: x.f}})-[r:{rel_type}]->(b:{dst} {{uid: x.t}}) "
+                            "WHERE r.run = x.run DELETE r",
+                            {"rows": [{"f": f, "t": t, "run": r} for f, t, r
+                                      in zip(gone["from"], gone["to"], gone["run"], strict=True)]})
+        insert = merged[new_rows & ((merged["_merge"] == "left_only") | replaced)]
+        return insert[list(frame.columns)].astype(frame.dtypes.to_dict()).reset_index(drop=True)
 
     def _update_datasets(self) -> None:
         frame = self.bundle.nodes.get("Dataset")

@@ -69,10 +69,10 @@ def test_engine_tables_match_the_ontology(writable_db: EmbeddedBackend) -> None:
 def test_graph_contract_v1_labels_and_relationships() -> None:
     schema = get_schema()
     assert set(schema.nodes) == {"Homicide", "Incident", "Victim", "Suspect", "Factor", "Motive", "Method",
-                                 "Relationship", "Area", "Event", "EventType", "Dataset"}
+                                 "Relationship", "Area", "Event", "EventType", "Dataset", "LinkRun"}
     assert set(schema.rels) == {"HAS_VICTIM", "HAS_SUSPECT", "HAS_FACTOR", "HAS_MOTIVE", "BY_METHOD",
                                 "HAS_RELATIONSHIP", "IN_AREA", "FROM_DATASET", "FIRST_EVENT", "NEXT",
-                                "OF_TYPE", "MAPS_TO", "CODED_AS"}
+                                "OF_TYPE", "MAPS_TO", "CODED_AS", "LINKED_TO"}
     assert {p.name for p in schema.rel("CODED_AS").properties} == {"coder", "present"}  # second codings
     for label in ("Factor", "Motive", "Method", "Relationship", "EventType", "Area"):
         names = {p.name for p in schema.node(label).properties}

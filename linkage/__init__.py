@@ -1,0 +1,1 @@
+"""Linking records of two loaded datasets: deterministic keys and Splink, links as graph relationships."""
