@@ -14,6 +14,15 @@ Example::
     // description = "Dataset name; empty for all datasets"
     MATCH ...
 
+A query may be marked safe for the partner role (see docs/disclosure.md) with a ``[partner]`` table::
+
+    // [partner]
+    // safe = true
+    // dimensions = ["year_band", "method"]   # columns that classify (one row per combination)
+    // counts = ["homicides"]                 # columns that count records (suppressed when small)
+    // totals = [[], ["year_band"], ["method"]]  # published margins (default: grand total + each 1-D)
+    // zero_disclosive = false                # is a zero count disclosive in this table?
+
 Parameters always have a non-null default: LadybugDB cannot type a null parameter, so "any" is
 spelled ``''`` for strings and a wide bound for numbers (see docs/dialects.md).
 """
@@ -42,6 +51,20 @@ _PARAM_USE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 class SavedQueryError(MicropathError):
     """A saved query file is malformed, or was called with bad parameters."""
+
+
+@dataclass(frozen=True)
+class PartnerSpec:
+    """How a partner-safe query's table is shaped, for disclosure control (disclosure/)."""
+
+    dimensions: tuple[str, ...]
+    counts: tuple[str, ...]
+    totals: tuple[tuple[str, ...], ...]
+    zero_disclosive: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {"dimensions": list(self.dimensions), "counts": list(self.counts),
+                "totals": [list(t) for t in self.totals], "zero_disclosive": self.zero_disclosive}
 
 
 @dataclass(frozen=True)
@@ -110,6 +133,11 @@ class SavedQuery:
     chart: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     trusted: bool = True
+    partner: PartnerSpec | None = None  # set only for queries marked safe for the partner role
+
+    @property
+    def partner_safe(self) -> bool:
+        return self.partner is not None
 
     def bind(self, values: dict[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``values``, each coerced to its declared type."""
@@ -125,6 +153,7 @@ class SavedQuery:
             "name": self.name, "title": self.title, "description": self.description,
             "result": self.result, "max_rows": self.max_rows, "timeout_s": self.timeout_s,
             **({"chart": self.chart} if self.chart else {}),
+            **({"partner": self.partner.summary()} if self.partner else {}),
             "parameters": [{"name": p.name, "type": p.type, "default": p.default,
                             "description": p.description, **({"choices": list(p.choices)} if p.choices else {})}
                            for p in self.parameters],
@@ -187,7 +216,7 @@ def parse_saved_query(source: str, path: Path | None = None, *, trusted: bool = 
         name=meta["name"], title=meta["title"], description=meta["description"], text=text,
         parameters=tuple(params), result=result, max_rows=max_rows,
         timeout_s=float(timeout_s), chart=dict(meta.get("chart", {})), path=path,
-        trusted=trusted,
+        trusted=trusted, partner=_partner_spec(meta.get("partner"), where, text, result),
     )
     check_read_only(text, query_name=query.name)
     declared, used = {p.name for p in params}, used_parameters(text)
@@ -196,6 +225,59 @@ def parse_saved_query(source: str, path: Path | None = None, *, trusted: bool = 
             f"{where}: parameters declared but unused {sorted(declared - used)}, "
             f"used but undeclared {sorted(used - declared)}")
     return query
+
+
+def _string_list(value: Any, key: str, where: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or \
+            (not value and not allow_empty) or len(set(value)) != len(value):
+        raise SavedQueryError(f"{where}: [partner] {key} must be a list of distinct column names, not {value!r}")
+    return tuple(value)
+
+
+def _default_totals(dimensions: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """The grand total and, for a 2-D table, each dimension's totals (rows and columns)."""
+    return ((),) if len(dimensions) < 2 else ((), *((d,) for d in dimensions))
+
+
+def _partner_spec(meta: Any, where: str, text: str, result: str) -> PartnerSpec | None:
+    """The ``[partner]`` table of the metadata, validated; None when the query is not partner-safe."""
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        raise SavedQueryError(f"{where}: partner must be a [partner] table, not {meta!r}")
+    unknown = sorted(set(meta) - {"safe", "dimensions", "counts", "totals", "zero_disclosive"})
+    if unknown:
+        raise SavedQueryError(f"{where}: [partner] has unknown key(s) {unknown}; it takes safe, dimensions, "
+                              "counts, totals, zero_disclosive")
+    safe, zero = meta.get("safe", False), meta.get("zero_disclosive", False)
+    if not isinstance(safe, bool) or not isinstance(zero, bool):
+        raise SavedQueryError(f"{where}: [partner] safe and zero_disclosive must be true or false")
+    if not safe:
+        return None
+    if result != "table":
+        raise SavedQueryError(f"{where}: a partner-safe query must have result = \"table\", not {result!r}")
+    dims = _string_list(meta.get("dimensions"), "dimensions", where)
+    counts = _string_list(meta.get("counts"), "counts", where)
+    if set(dims) & set(counts):
+        raise SavedQueryError(f"{where}: [partner] {sorted(set(dims) & set(counts))} cannot be both a "
+                              "dimension and a count")
+    aliases = set(re.findall(r"\bAS\s+([A-Za-z_]\w*)", text, re.IGNORECASE))
+    missing = [c for c in (*dims, *counts) if c not in aliases]
+    if missing:
+        raise SavedQueryError(f"{where}: [partner] column(s) {missing} are not returned by the query "
+                              f"(it names {sorted(aliases)})")
+    raw_totals = meta.get("totals")
+    if raw_totals is None:
+        totals = _default_totals(dims)
+    else:
+        if not isinstance(raw_totals, list):
+            raise SavedQueryError(f"{where}: [partner] totals must be a list of lists of dimensions")
+        totals = tuple(_string_list(t, "totals entry", where, allow_empty=True) for t in raw_totals)
+        bad = [list(t) for t in totals if not set(t) < set(dims)]
+        if bad or len(set(totals)) != len(totals):
+            raise SavedQueryError(f"{where}: [partner] totals {bad or raw_totals} must be distinct proper "
+                                  f"subsets of the dimensions {list(dims)}")
+    return PartnerSpec(dims, counts, totals, zero)
 
 
 class Registry:
