@@ -21,7 +21,8 @@ A query may be marked safe for the partner role (see docs/disclosure.md) with a 
     // dimensions = ["year_band", "method"]   # columns that classify (one row per combination)
     // counts = ["homicides"]                 # columns that count records (suppressed when small)
     // totals = [[], ["year_band"], ["method"]]  # published margins (default: grand total + each 1-D)
-    // zero_disclosive = false                # is a zero count disclosive in this table?
+    // zero_disclosive = false                # is a zero count disclosive? true, false, or only where a
+    //                                        # dimension takes given values: {status = ["present"]}
 
 Parameters always have a non-null default: LadybugDB cannot type a null parameter, so "any" is
 spelled ``''`` for strings and a wide bound for numbers (see docs/dialects.md).
@@ -60,11 +61,13 @@ class PartnerSpec:
     dimensions: tuple[str, ...]
     counts: tuple[str, ...]
     totals: tuple[tuple[str, ...], ...]
-    zero_disclosive: bool = False
+    zero_disclosive: bool | tuple[tuple[str, tuple[Any, ...]], ...] = False  # or (dimension, values) pairs
 
     def summary(self) -> dict[str, Any]:
+        zero = self.zero_disclosive
         return {"dimensions": list(self.dimensions), "counts": list(self.counts),
-                "totals": [list(t) for t in self.totals], "zero_disclosive": self.zero_disclosive}
+                "totals": [list(t) for t in self.totals],
+                "zero_disclosive": zero if isinstance(zero, bool) else {d: list(v) for d, v in zero}}
 
 
 @dataclass(frozen=True)
@@ -249,9 +252,9 @@ def _partner_spec(meta: Any, where: str, text: str, result: str) -> PartnerSpec 
     if unknown:
         raise SavedQueryError(f"{where}: [partner] has unknown key(s) {unknown}; it takes safe, dimensions, "
                               "counts, totals, zero_disclosive")
-    safe, zero = meta.get("safe", False), meta.get("zero_disclosive", False)
-    if not isinstance(safe, bool) or not isinstance(zero, bool):
-        raise SavedQueryError(f"{where}: [partner] safe and zero_disclosive must be true or false")
+    safe = meta.get("safe", False)
+    if not isinstance(safe, bool):
+        raise SavedQueryError(f"{where}: [partner] safe must be true or false, not {safe!r}")
     if not safe:
         return None
     if result != "table":
@@ -277,7 +280,16 @@ def _partner_spec(meta: Any, where: str, text: str, result: str) -> PartnerSpec 
         if bad or len(set(totals)) != len(totals):
             raise SavedQueryError(f"{where}: [partner] totals {bad or raw_totals} must be distinct proper "
                                   f"subsets of the dimensions {list(dims)}")
-    return PartnerSpec(dims, counts, totals, zero)
+    return PartnerSpec(dims, counts, totals, _zero_rule(meta.get("zero_disclosive", False), dims, where))
+
+
+def _zero_rule(value: Any, dims: tuple[str, ...], where: str) -> bool | tuple[tuple[str, tuple[Any, ...]], ...]:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, dict) and value and all(d in dims and isinstance(v, list) and v for d, v in value.items()):
+        return tuple((d, tuple(v)) for d, v in sorted(value.items()))
+    raise SavedQueryError(f"{where}: [partner] zero_disclosive must be true, false, or a table of dimension = "
+                          f"[values where a zero is disclosive] over {list(dims)}; not {value!r}")
 
 
 class Registry:
