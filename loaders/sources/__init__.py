@@ -4,5 +4,6 @@ from loaders.sources import (
     coded,  # noqa: F401
     gva,  # noqa: F401
     london_mps,  # noqa: F401
+    rdf,  # noqa: F401
     shr,  # noqa: F401
 )
