@@ -1,18 +1,27 @@
 """Create and serve the dashboard: ``micropath serve --db URI`` calls :func:`serve`.
 
 The app is built by :func:`create_app` (tests use it too); nothing touches the database until a page
-asks for data, through ``dashboard.services``.
+asks for data, through ``dashboard.services``. Pages are the modules listed in :data:`PAGES`; each has
+``register(app)`` (``dash.register_page`` with a path, a name and an ``order``, plus its callbacks), and
+the navigation is derived from what they registered, in ``order``.
 """
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import dash
 from dash import Dash, dcc, html
 
-from dashboard import ids, services
-from dashboard.pages import FONT_STACK, attrs, network, workbench
+from dashboard import ids, panels, services
+from dashboard.pages import FONT_STACK, attrs, card, network, overview, pathways, workbench
+from queries.user_store import UserQueryStore
 
-PAGES = (network, workbench)
+# Every page, one module each. To add one (e.g. dashboard/pages/pathways.py, registered with
+# order=2 so the navigation lists it after the factor network), import it above and append it here
+# with a one-line change: ``PAGES = (overview, network, card, workbench, pathways)``.
+PAGES = (overview, network, card, workbench, pathways)
 
 CSS = """
 :root { --mp-ink: #1a1a1a; --mp-muted: #4a4f57; --mp-accent: #1d4f91; --mp-line: #d0d5dc; }
@@ -57,6 +66,23 @@ h3, .mp-h3 { font-size: 1.05rem; margin: 1rem 0 0.4rem; }
 .mp-button { background: var(--mp-accent); color: #ffffff; border: 0; border-radius: 5px;
              padding: 0.55rem 1.2rem; font-size: 1rem; cursor: pointer; }
 .mp-button:hover { background: #163d70; }
+.mp-button-small { padding: 0.3rem 0.8rem; font-size: 0.9rem; }
+.mp-nav a[aria-current="page"] { font-weight: 700; text-decoration-thickness: 3px; }
+.mp-panel { border: 1px solid var(--mp-line); border-radius: 6px; padding: 0.25rem 1rem 0.75rem; margin: 1rem 0; }
+.mp-panel h2 { margin-top: 0.6rem; }
+.mp-exports { display: flex; gap: 0.6rem; margin: 0.5rem 0; }
+.mp-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 0 1rem; }
+.mp-badges { display: flex; flex-wrap: wrap; gap: 0.5rem; list-style: none; padding: 0; margin: 0.5rem 0; }
+.mp-badge { border: 2px solid #1a1a1a; border-radius: 999px; padding: 0.15rem 0.7rem; font-size: 0.9rem; }
+.mp-badge-real { background: #e6f2ea; } .mp-badge-synthetic { background: #fff1cc; border-style: dashed; }
+.mp-details summary { cursor: pointer; color: var(--mp-accent); margin: 0.3rem 0; }
+.mp-filter-bar { border-bottom: 1px solid var(--mp-line); margin-bottom: 0.5rem; }
+.mp-facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.3rem 1.2rem; margin: 0.5rem 0; }
+.mp-facts dt { font-weight: 600; } .mp-facts dd { margin: 0; }
+.mp-timeline { list-style: none; padding-left: 0; border-left: 3px solid var(--mp-accent); margin-left: 0.5rem; }
+.mp-timeline li { padding: 0.2rem 0 0.4rem 1rem; position: relative; }
+.mp-chip { display: inline-block; border: 1px solid #4a4f57; border-radius: 4px; padding: 0 0.4rem; margin: 0.1rem;
+           font-size: 0.88rem; }
 .mp-table { margin-bottom: 1rem; }
 """
 
@@ -106,33 +132,43 @@ INDEX = """<!DOCTYPE html>
 </html>"""
 
 
-def create_app(db_uri: str | None = None) -> Dash:
-    """A dashboard app reading the graph at ``db_uri`` (default: $MICROPATH_DB or the user database)."""
+def create_app(db_uri: str | None = None, *, query_dir: str | Path | None = None) -> Dash:
+    """A dashboard app reading the graph at ``db_uri`` (default: $MICROPATH_DB or the user database).
+
+    ``query_dir`` holds the analyst's own saved queries (default: $MICROPATH_QUERY_DIR or
+    ~/.local/share/micropathways/queries; see queries/user_store.py)."""
     app = Dash(__name__, use_pages=True, pages_folder="", title="Micropathways",
                update_title="", index_string=INDEX)
     service = services.GraphService(db_uri)
     services.install(app.server, service)
+    service.user_store = UserQueryStore(query_dir)
+    panels.register(app)
     for page in PAGES:
         page.register(app)
     app.layout = html.Div([
         html.A("Skip to content", href=f"#{ids.MAIN}", className="mp-skip"),
         html.Header([
             html.Span("Micropathways", className="mp-brand"),
-            html.Nav([
-                dcc.Link("Factor network", href="/", id=ids.NAV_NETWORK),
-                dcc.Link("Saved queries", href="/queries", id=ids.NAV_WORKBENCH),
-            ], id=ids.NAV, className="mp-nav", **attrs(aria_label="Pages")),
+            html.Nav(nav_links(), id=ids.NAV, className="mp-nav", **attrs(aria_label="Pages")),
             html.Span(f"database: {service.db_uri}", id=ids.DB_LABEL, className="mp-db"),
         ], className="mp-header"),
-        html.Main(dash.page_container, id=ids.MAIN),
+        html.Main(dash.page_container, id=ids.MAIN, tabIndex="-1"),
     ])
     return app
+
+
+def nav_links() -> list[dcc.Link]:
+    """One link per registered page, in the pages' ``order`` (ids: ``ids.nav_link_id(module)``)."""
+    pages = sorted(dash.page_registry.values(), key=lambda p: (p.get("order") or 0, p["path"]))
+    return [dcc.Link(p["name"], href=p["relative_path"], id=ids.nav_link_id(p["module"].rsplit(".", 1)[-1]))
+            for p in pages]
 
 
 def serve(db_uri: str | None, *, host: str = "127.0.0.1", port: int = 8050, debug: bool = False) -> None:
     """Serve the dashboard until interrupted (the graph is opened read-only, on first use)."""
     app = create_app(db_uri)
     service = services.installed(app.server)
+    threading.Thread(target=service.warm, name="dashboard-warm", daemon=True).start()
     print(f"Micropathways dashboard on http://{host}:{port}/ (database {service.db_uri}); Ctrl-C stops it",
           flush=True)
     try:

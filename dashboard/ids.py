@@ -1,27 +1,178 @@
-"""Every component id of the dashboard, in one place (pages and tests import these)."""
+"""Every component id of the dashboard, in one place (pages and tests import these).
+
+Part of a page that repeats (the shared filter bar, a panel) has its ids made by a small frozen
+dataclass from a prefix: ``FilterIds("ov").dataset == "ov-dataset"``, ``PanelIds("ov-year").status``.
+A new page adds its own block below (one prefix per page) and never reuses another page's prefix.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 # ---- app shell --------------------------------------------------------------------------------
 NAV = "nav"
-NAV_NETWORK = "nav-network"
-NAV_WORKBENCH = "nav-workbench"
+NAV_LINK = "nav-link"  # pattern-matching type: {"type": NAV_LINK, "page": <page module name>}
 DB_LABEL = "db-label"
 MAIN = "main"
+SHELL_URL = "shell-url"
+# kept for the workbench and older links
+NAV_NETWORK = "nav-network"
+NAV_WORKBENCH = "nav-workbench"
 
-# ---- network page ("/") -----------------------------------------------------------------------
-NET_URL = "net-url"
-NET_DATASET = "net-dataset"
-NET_YEARS = "net-years"
+
+def nav_link_id(page: str) -> dict[str, str]:
+    """The id of the navigation link to page module ``page`` (e.g. ``"network"``)."""
+    return {"type": NAV_LINK, "page": page}
+
+
+@dataclass(frozen=True)
+class FilterIds:
+    """Ids of one page's shared filter bar (``dashboard.pages.filters``)."""
+
+    prefix: str
+
+    def _id(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+    @property
+    def url(self) -> str:
+        return self._id("url")
+
+    @property
+    def dataset(self) -> str:
+        return self._id("dataset")
+
+    @property
+    def years(self) -> str:
+        return self._id("years")
+
+    @property
+    def area(self) -> str:
+        return self._id("area")
+
+    @property
+    def motive(self) -> str:
+        return self._id("motive")
+
+    @property
+    def method(self) -> str:
+        return self._id("method")
+
+    @property
+    def relationship(self) -> str:
+        return self._id("relationship")
+
+    @property
+    def summary(self) -> str:
+        return self._id("filter-summary")
+
+    @property
+    def share(self) -> str:
+        return self._id("share-link")
+
+
+PANEL_CSV = "mp-csv"  # pattern-matching types of every panel's export parts (dashboard.panels)
+PANEL_DATA = "mp-data"
+PANEL_DOWNLOAD = "mp-download"
+
+
+@dataclass(frozen=True)
+class PanelIds:
+    """Ids of one panel (``dashboard.panels.panel``): its status, its body and its exports.
+
+    ``data`` is a dcc.Store holding ``{"filename", "columns", "rows"}``: a page's callback fills it, and
+    the one CSV callback of the app (pattern-matching on ``panel``) turns it into a download."""
+
+    name: str
+
+    @property
+    def section(self) -> str:
+        return f"{self.name}-panel"
+
+    @property
+    def heading(self) -> str:
+        return f"{self.name}-heading"
+
+    @property
+    def status(self) -> str:
+        return f"{self.name}-status"
+
+    @property
+    def body(self) -> str:
+        return f"{self.name}-body"
+
+    @property
+    def table(self) -> str:
+        return f"{self.name}-table"
+
+    @property
+    def image(self) -> str:
+        return f"{self.name}-image"
+
+    @property
+    def csv(self) -> dict[str, Any]:
+        return {"type": PANEL_CSV, "panel": self.name}
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"type": PANEL_DATA, "panel": self.name}
+
+    @property
+    def download(self) -> dict[str, Any]:
+        return {"type": PANEL_DOWNLOAD, "panel": self.name}
+
+
+# ---- overview page ("/") ------------------------------------------------------------------------
+OV_FILTERS = FilterIds("ov")
+OV_BADGES = "ov-badges"
+OV_YEAR = PanelIds("ov-year")
+OV_METHOD = PanelIds("ov-method")
+OV_MOTIVE = PanelIds("ov-motive")
+OV_AREA = PanelIds("ov-area")
+OV_RELATIONSHIP = PanelIds("ov-relationship")
+
+# ---- network page ("/network") --------------------------------------------------------------------
+NET_FILTERS = FilterIds("net")
+NET_URL = NET_FILTERS.url
+NET_DATASET = NET_FILTERS.dataset
+NET_YEARS = NET_FILTERS.years
+NET_ALPHA = "net-alpha"
 NET_MIN_COUNT = "net-min-count"
-NET_STATUS = "net-status"
+NET_PANEL = PanelIds("net")
+NET_STATUS = NET_PANEL.status
 NET_GRAPH = "net-graph"
 NET_LEGEND = "net-legend"
 NET_SUMMARY = "net-summary"
-NET_FACTORS_HEADING = "net-factors-heading"
-NET_FACTOR_TABLE = "net-factor-table"
-NET_PAIRS_HEADING = "net-pairs-heading"
-NET_PAIR_TABLE = "net-pair-table"
+NET_FACTORS = PanelIds("net-factors")
+NET_PAIRS = PanelIds("net-pairs")
+NET_FACTOR_TABLE = NET_FACTORS.table
+NET_PAIR_TABLE = NET_PAIRS.table
+NET_CASES = PanelIds("net-cases")
+NET_SELECTION = "net-selection"
+
+# ---- homicide card page ("/card") -------------------------------------------------------------------
+CARD_URL = "card-url"
+CARD_UID = "card-uid"
+CARD_OPEN = "card-open"
+CARD_PANEL = PanelIds("card")
+CARD_FACTS = "card-facts"
+CARD_TIMELINE = PanelIds("card-timeline")
+CARD_SIMILAR = PanelIds("card-similar")
+
+# ---- micropathways page ("/pathways", part B) ----------------------------------------------------
+PW_FILTERS = FilterIds("pw")
+PW_BY = "pw-by"
+PW_GROUP_A = "pw-group-a"
+PW_GROUP_B = "pw-group-b"
+PW_SUPPORT = "pw-support"
+PW_SUMMARY = "pw-summary"
+PW_TRANSITIONS = PanelIds("pw-transitions")
+PW_DIAGRAM = "pw-diagram"
+PW_SEQUENCES = PanelIds("pw-sequences")
+PW_SEQUENCE_CHART = "pw-sequence-chart"
+PW_ESCALATION = PanelIds("pw-escalation")
+PW_ESCALATION_CHART = "pw-escalation-chart"
 
 # ---- workbench page ("/queries") --------------------------------------------------------------
 WB_URL = "wb-url"
@@ -61,7 +212,6 @@ WB_VERSION_TEXT = "wb-version-text"
 WB_RESTORE = "wb-restore"
 WB_EDIT = "wb-edit"
 WB_VERSION_STATUS = "wb-version-status"
-
 
 
 def param_id(name: str) -> dict[str, str]:

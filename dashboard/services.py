@@ -1,6 +1,7 @@
 """The only dashboard code that talks to the graph.
 
-Callbacks call the module functions below (``list_datasets``, ``run_saved_query``, ``factor_network``,
+Callbacks call the module functions below (``list_datasets``, ``filter_options``, ``overview``,
+``factor_network``, ``cases_behind``, ``homicide_card``, ``pathway``, ``similar``, ``run_saved_query``,
 ``saved_queries``); they never see a driver or a backend. Each function uses the :class:`GraphService`
 installed on the running app (``install``), which keeps **one read-only backend per process**, opened
 lazily on first use (so ``serve`` starts even before anything is loaded) and shared by all callbacks
@@ -12,6 +13,13 @@ says what went wrong (``bad-parameter``, ``timeout``, ``refused``, ``busy``, ``u
 ``failed``) and whose message says what to do; pages show it in the panel's status. If the backend
 fails in an unexpected way, the handle is dropped and the call retried once on a fresh one, so a
 broken connection never needs a restart.
+
+Filtered measures (overview counts, the factor network, the homicides behind a factor, similar cases)
+come from one in-memory :class:`dashboard.case_index.CaseIndex` of every record, built from the pattern
+layer's slices on first use (``warm`` builds it when the server starts) and rebuilt when the graph changes
+(the dataset list and counts are re-checked at most every ``RECHECK_S`` seconds). Results are cached per
+filter setting. So a filter change costs milliseconds, whatever the graph's size, and the filtered and
+unfiltered cases are computed the same way.
 """
 
 from __future__ import annotations
@@ -20,10 +28,15 @@ import decimal
 import logging
 import math
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+import pandas as pd
+
+from dashboard import case_index
 from graph_model.backend import GraphBackend, QueryResult
 from graph_model.connect import default_db_uri, open_backend
 from graph_model.errors import (
@@ -34,6 +47,8 @@ from graph_model.errors import (
     QueryTimeoutError,
     WriteRefusedError,
 )
+from patterns.factors import pairs_of, prevalence_of
+from patterns.slices import Filters
 from queries import runner
 from queries.registry import Registry, SavedQuery, SavedQueryError, default_registry
 from queries.user_store import QueryVersion, UserQueryStore
@@ -49,8 +64,9 @@ DATASETS_QUERY = (
     "RETURN d.name AS name, d.synthetic AS synthetic, count(h) AS records, "
     "min(h.year) AS year_min, max(h.year) AS year_max ORDER BY name"
 )
-PREVALENCE_QUERY = "factor_prevalence"
-COOCCURRENCE_QUERY = "factor_cooccurrence"
+RECHECK_S = 10.0  # how often the service checks whether the graph changed (then rebuilds its index)
+CACHE_SIZE = 64  # filter settings whose measures are kept
+MAX_LISTED = 1000  # homicides listed behind a factor or a link (the total is always given)
 
 
 class ServiceError(Exception):
@@ -95,12 +111,53 @@ class TableResult:
 
 
 @dataclass(frozen=True)
-class NetworkData:
-    """The two saved-query results behind the factor network, for one filter setting."""
+class Option:
+    """A filter choice: ``value`` goes in the URL and the filters, ``label`` is shown (with ``records``)."""
 
-    prevalence: TableResult
-    pairs: TableResult
-    params: dict[str, Any] = field(default_factory=dict)
+    value: str
+    label: str
+    records: int
+
+    def as_dropdown(self) -> dict[str, Any]:
+        return {"label": f"{self.label} ({self.records:,})", "value": self.value}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the overview shows for one filter setting (rows are plain JSON)."""
+
+    filters: Filters
+    records: int
+    by_year: list[dict[str, Any]]  # dataset, year, records
+    by_dimension: dict[str, list[dict[str, Any]]]  # motive/method/relationship -> code, label, records
+    by_area: list[dict[str, Any]]  # area_code, area, level, records (the area each record is placed in)
+    datasets: list[dict[str, Any]]  # name, synthetic, records (in the selection)
+
+
+@dataclass(frozen=True)
+class NetworkData:
+    """Factor prevalence and every co-occurring pair (Fisher + BH q-values) for one filter setting,
+    from ``patterns.factors.prevalence_of`` / ``pairs_of`` (the BH family is every tested pair)."""
+
+    filters: Filters
+    records: int
+    factors: list[dict[str, Any]]
+    pairs: list[dict[str, Any]]
+    synthetic: list[str] = field(default_factory=list)  # synthetic datasets among the records
+
+
+@dataclass(frozen=True)
+class CaseList:
+    """The homicides behind a factor or a link: ``total`` of them, the first ``MAX_LISTED`` in ``rows``."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    factor_uids: tuple[str, ...]
+    filters: Filters
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
 
 
 def jsonable(value: Any) -> Any:
@@ -143,6 +200,11 @@ class GraphService:
         self.user_store: UserQueryStore | None = None  # set by create_app: user queries beside the library
         self._backend: GraphBackend | None = None
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._index: case_index.CaseIndex | None = None
+        self._checked_at = 0.0
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
     @property
     def registry(self) -> Registry:
@@ -216,11 +278,139 @@ class GraphService:
                                                             registry=self.registry))
         return TableResult.from_result(result, max_rows=query.max_rows, query=name)
 
-    def factor_network(self, dataset: str, year_from: int, year_to: int, min_count: int) -> NetworkData:
-        params = {"dataset": dataset or "", "year_from": int(year_from), "year_to": int(year_to)}
-        prevalence = self.run_saved(PREVALENCE_QUERY, params)
-        pairs = self.run_saved(COOCCURRENCE_QUERY, {**params, "min_count": int(min_count)})
-        return NetworkData(prevalence, pairs, {**params, "min_count": int(min_count)})
+    # ---- the in-memory index and the measures on it ------------------------------------------
+    def _fingerprint(self, backend: GraphBackend) -> tuple[Any, ...]:
+        rows = backend.run_read(DATASETS_QUERY, timeout_s=10, max_rows=1000, tag="dashboard:fingerprint").rows
+        return tuple(tuple(jsonable(v) for v in r.values()) for r in rows)
+
+    def index(self) -> case_index.CaseIndex:
+        """The index of every record; rebuilt when the graph's datasets or counts have changed."""
+        now = time.monotonic()
+        current_index = self._index
+        if current_index is not None and now - self._checked_at < RECHECK_S:
+            return current_index
+        with self._build_lock:  # one build at a time; others wait for it
+            def refresh(backend: GraphBackend) -> case_index.CaseIndex:
+                fingerprint = self._fingerprint(backend)
+                if self._index is not None and self._index.fingerprint == fingerprint:
+                    return self._index
+                log.info("building the dashboard's record index for %s", self.db_uri)
+                return case_index.build(backend, fingerprint)
+            built = self.call(refresh)
+            if built is not self._index:
+                with self._cache_lock:
+                    self._cache.clear()
+            self._index, self._checked_at = built, time.monotonic()
+            return built
+
+    def warm(self) -> None:
+        """Build the index now (the server calls this in the background when it starts)."""
+        try:
+            self.index()
+        except ServiceError as exc:
+            log.warning("the dashboard could not read the graph yet: %s", exc)
+
+    def _cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]  # type: ignore[no-any-return]
+        value = compute()
+        with self._cache_lock:
+            self._cache[key] = value
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return value
+
+    def filter_options(self, dataset: str = "") -> dict[str, list[Option]]:
+        """Areas, motives, methods and relationships that the records of ``dataset`` (all: "") have."""
+        idx = self.index()
+        return self._cached(("options", id(idx), dataset), lambda: _options(idx, Filters(dataset=dataset)))
+
+    def counts(self, filters: Filters) -> Counts:
+        idx = self.index()
+        return self._cached(("counts", id(idx), filters), lambda: _counts(idx, filters))
+
+    def factor_network(self, filters: Filters) -> NetworkData:
+        idx = self.index()
+        return self._cached(("network", id(idx), filters), lambda: _network(idx, filters))
+
+    def cases_behind(self, filters: Filters, factor_uids: list[str]) -> CaseList:
+        """The records of ``filters`` where every factor of ``factor_uids`` is present (uid order)."""
+        idx = self.index()
+        rows = idx.rows_with(idx.mask(filters), list(factor_uids))
+        listed = idx.records.iloc[rows[:MAX_LISTED]]
+        return CaseList([{k: jsonable(v) for k, v in r.items()} for r in listed[CASE_COLUMNS].to_dict("records")],
+                        len(rows), tuple(factor_uids), filters)
+
+    def similar(self, uid: str, filters: Filters, k: int = 10) -> list[dict[str, Any]]:
+        """The ``k`` records of ``filters`` most like record ``uid`` (``patterns.similarity``)."""
+        idx = self.index()
+        frame = idx.similar(uid, idx.mask(filters), k)
+        return [{key: jsonable(v) for key, v in r.items()} for r in frame.to_dict("records")]
+
+
+CASE_COLUMNS = ["uid", "dataset", "year", "area_code", "synthetic"]
+
+
+def _synthetic(idx: case_index.CaseIndex, mask: Any) -> list[str]:
+    recs = idx.records[mask]
+    return sorted(recs.loc[recs["synthetic"].fillna(False).astype(bool), "dataset"].unique())
+
+
+def _options(idx: case_index.CaseIndex, filters: Filters) -> dict[str, list[Option]]:
+    mask = idx.mask(filters)
+    out: dict[str, list[Option]] = {}
+    for dim in idx.concepts:
+        counts = idx.concept_counts(dim, mask)
+        out[dim] = [Option(str(r.code), str(r.label), int(r.records)) for r in counts.itertuples()]
+    areas = []
+    for row in idx.areas.itertuples():
+        n = int(mask[idx.area_rows[row.area_uid]].sum())
+        if n:
+            level = f", {row.level}" if isinstance(row.level, str) and row.level else ""
+            areas.append(Option(str(row.area_uid), f"{row.area} ({row.area_code}{level})", n))
+    out["area"] = sorted(areas, key=lambda o: (o.label.casefold(), o.value))
+    return out
+
+
+def _counts(idx: case_index.CaseIndex, filters: Filters) -> Counts:
+    mask = idx.mask(filters)
+    recs = idx.records[mask]
+    years = recs.dropna(subset=["year"])
+    by_year = (years.assign(year=years["year"].astype(int)).groupby(["dataset", "year"], as_index=False)
+               .size().rename(columns={"size": "records"}))
+    labels = idx.areas.drop_duplicates("area_code").set_index("area_code")
+    placed = recs.dropna(subset=["area_code"]).groupby("area_code", as_index=False).size()
+    by_area = pd.DataFrame({
+        "area_code": placed["area_code"],
+        "area": [labels["area"].get(c, c) for c in placed["area_code"]],
+        "level": [labels["level"].get(c) for c in placed["area_code"]],
+        "records": placed["size"]}).sort_values(["records", "area_code"], ascending=[False, True], kind="stable")
+    per_dataset = recs.groupby("dataset", as_index=False).agg(records=("uid", "size"),
+                                                                synthetic=("synthetic", "max"))
+    return Counts(
+        filters, int(mask.sum()), _records(by_year),
+        {dim: _records(idx.concept_counts(dim, mask)) for dim in idx.concepts}, _records(by_area),
+        [{"name": r.dataset, "synthetic": bool(r.synthetic), "records": int(r.records)}
+         for r in per_dataset.itertuples()])
+
+
+def _network(idx: case_index.CaseIndex, filters: Filters) -> NetworkData:
+    mask = idx.mask(filters)
+    matrix = idx.factor_matrix(mask)
+    factors = prevalence_of(matrix)
+    pairs = pairs_of(matrix, min_count=1)
+    return NetworkData(filters, int(mask.sum()), _records(factors), _records(pairs), _synthetic(idx, mask))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): jsonable(_plain(v)) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python ones (JSON-ready)."""
+    return value.item() if hasattr(value, "item") and not isinstance(value, (list, dict, str)) else value
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -269,8 +459,35 @@ def run_saved_query(name: str, params: Mapping[str, Any] | None = None) -> Table
     return current().run_saved(name, params)
 
 
-def factor_network(dataset: str, year_from: int, year_to: int, min_count: int = 1) -> NetworkData:
-    return current().factor_network(dataset, year_from, year_to, min_count)
+def filter_options(dataset: str = "") -> dict[str, list[dict[str, Any]]]:
+    """Dropdown options (``{"label", "value"}``) for area, motive, method and relationship."""
+    return {dim: [o.as_dropdown() for o in opts] for dim, opts in current().filter_options(dataset).items()}
+
+
+def counts(filters: Filters) -> Counts:
+    return current().counts(filters)
+
+
+def factor_network(filters: Filters) -> NetworkData:
+    return current().factor_network(filters)
+
+
+def cases_behind(filters: Filters, factor_uids: list[str]) -> CaseList:
+    return current().cases_behind(filters, factor_uids)
+
+
+def similar(uid: str, filters: Filters | None = None, k: int = 10) -> list[dict[str, Any]]:
+    return current().similar(uid, filters or Filters(), k)
+
+
+def homicide_card(uid: str) -> TableResult:
+    """Saved query ``homicide_card`` for record ``uid`` (no rows: no such record)."""
+    return current().run_saved("homicide_card", {"uid": uid})
+
+
+def pathway(uid: str) -> TableResult:
+    """Saved query ``pathway_of_homicide``: the ordered steps of record ``uid``'s micropathway."""
+    return current().run_saved("pathway_of_homicide", {"uid": uid})
 
 
 # ---- query workbench: ad-hoc Cypher and user queries (issue 5, part B) --------------------------
