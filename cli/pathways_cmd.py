@@ -17,8 +17,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from cli.slice_options import add_format_option, add_slice_options, filters_from, note_synthetic, print_frame
 from graph_model.connect import open_backend
-from queries.formatting import FORMATS, render
 
 
 def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -32,24 +32,11 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
 
     def measure(name: str, help_text: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
         parser = kinds.add_parser(name, help=help_text, description=help_text)
-        group = parser.add_argument_group("slice (which records)")
-        group.add_argument("--dataset", default="", help="dataset name (default: every dataset)")
-        group.add_argument("--year-from", type=int, default=None, metavar="Y", help="first year included")
-        group.add_argument("--year-to", type=int, default=None, metavar="Y", help="last year included")
-        group.add_argument("--area", default="", help="area code or uid; contained areas included")
-        group.add_argument("--motive", default="", metavar="CODE",
-                           help="common motive code, e.g. quarrel_revenge_temper (or a Motive uid)")
-        group.add_argument("--method", default="", metavar="CODE",
-                           help="common method code, e.g. sharp_instrument (or a Method uid)")
-        group.add_argument("--relationship", default="", metavar="CODE",
-                           help="common relationship code (or a Relationship uid)")
-        group.add_argument("--incident-kinds", default="", metavar="KIND,KIND",
-                           help="keep only Incidents of these kinds (Homicides always kept; default: every record)")
+        add_slice_options(parser)
         parser.add_argument("--by", choices=["motive", "method"], default=None,
                             help="one result per common motive or method (default: all pathways together)")
         db_arg(parser)
-        parser.add_argument("--format", choices=FORMATS, default="table",
-                            help="output format (table rounds to 4 significant digits; csv and json do not)")
+        add_format_option(parser)
         parser.set_defaults(func=func)
         return parser
 
@@ -83,28 +70,14 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
                      help="minutes counted as 'around five' (default 3 7)")
 
 
-def _filters(args: argparse.Namespace) -> Any:
-    from patterns.slices import Filters
-
-    kinds = tuple(k.strip() for k in args.incident_kinds.split(",") if k.strip())
-    return Filters(dataset=args.dataset, year_from=args.year_from, year_to=args.year_to, area=args.area,
-                   motive=args.motive, method=args.method, relationship=args.relationship, incident_kinds=kinds)
-
-
 def _run(args: argparse.Namespace, compute: Callable[[Any], Any]) -> int:
-    from patterns.pathways import load_slice, to_result
+    from patterns.pathways import load_slice
 
     with open_backend(args.db) as backend:
-        pathway_slice = load_slice(backend, _filters(args))
-    result = to_result(compute(pathway_slice))
-    if args.format == "table":
-        result.rows = [{k: f"{v:.4g}" if isinstance(v, float) else v for k, v in row.items()} for row in result.rows]
-    print(render(result, args.format))
-    records = pathway_slice.records
-    synthetic = sorted(set(records.loc[records["synthetic"].fillna(False).astype(bool), "dataset"]))
-    if synthetic:
-        print(f"note: SYNTHETIC data in this slice ({', '.join(synthetic)}): not findings", file=sys.stderr)
-    if records.empty:
+        pathway_slice = load_slice(backend, filters_from(args))
+    print_frame(compute(pathway_slice), args.format)
+    note_synthetic(pathway_slice.records)
+    if pathway_slice.records.empty:
         print("note: no record matching these filters has a micropathway", file=sys.stderr)
     return 0
 

@@ -4,16 +4,13 @@ homicides / clusters, computed by patterns.factors and patterns.similarity (see 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Callable
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
-from graph_model.backend import QueryResult
-from queries.formatting import FORMATS, render
+from cli.slice_options import add_format_option, add_slice_options, filters_from, note_synthetic, print_frame
 
 EXAMPLES = """examples:
   micropath patterns prevalence --dataset synthetic-s42
@@ -40,12 +37,12 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
     def command(name: str, help_text: str, func: Callable[[argparse.Namespace], int],
                 level: bool = True) -> argparse.ArgumentParser:
         parser = commands.add_parser(name, help=help_text, description=help_text)
-        _slice_args(parser)
+        add_slice_options(parser)
         if level:
             parser.add_argument("--common", action="store_true",
                                 help="use common (micropathways) factors: source factors through MAPS_TO")
         db_arg(parser)
-        parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
+        add_format_option(parser)
         parser.set_defaults(func=func)
         return parser
 
@@ -96,67 +93,17 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
     clusters.add_argument("--members", action="store_true", help="print each record's cluster instead")
 
 
-def _slice_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("slice (which records)")
-    group.add_argument("--dataset", default="", help="dataset name (default: every dataset)")
-    group.add_argument("--year-from", type=int, default=None, help="first year included")
-    group.add_argument("--year-to", type=int, default=None, help="last year included")
-    group.add_argument("--area", default="", help="area code or uid; contained areas included (E12000007: London)")
-    group.add_argument("--motive", default="", help="common motive code (or a Motive uid)")
-    group.add_argument("--method", default="", help="common method code (or a Method uid)")
-    group.add_argument("--relationship", default="", help="common relationship code (or a Relationship uid)")
-    group.add_argument("--incident-kinds", default="", metavar="KIND,KIND",
-                       help="keep only Incidents of these kinds (Homicides always kept; default: every record)")
-
-
 def _alternative(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alternative", choices=["two-sided", "greater", "less"], default="two-sided",
                         help="Fisher's exact test: two-sided (default), greater (over-represented only), less")
 
 
-def filters_from(args: argparse.Namespace) -> Any:
-    from patterns.slices import Filters
-
-    kinds = tuple(k.strip() for k in args.incident_kinds.split(",") if k.strip())
-    return Filters(dataset=args.dataset, year_from=args.year_from, year_to=args.year_to, area=args.area,
-                   motive=args.motive, method=args.method, relationship=args.relationship, incident_kinds=kinds)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value
-
-
-def frame_result(frame: pd.DataFrame) -> QueryResult:
-    """A DataFrame as a QueryResult (plain Python values; NaN and infinities as null) for render()."""
-    columns = [str(c) for c in frame.columns]
-    rows = [{c: _plain(v) for c, v in zip(columns, record, strict=True)}
-            for record in frame.itertuples(index=False, name=None)]
-    return QueryResult(columns, rows, backend="patterns")
-
-
-def _for_table(result: QueryResult) -> QueryResult:
-    rows = [{c: (f"{v:.4g}" if isinstance(v, float) else v) for c, v in row.items()} for row in result.rows]
-    return QueryResult(result.columns, rows, result.truncated, result.elapsed_s, result.backend)
-
-
 def emit(frame: pd.DataFrame, fmt: str, records: pd.DataFrame | None = None) -> int:
-    result = frame_result(frame)
-    print(render(_for_table(result) if fmt == "table" else result, fmt))
-    if records is not None and "synthetic" in records and records["synthetic"].fillna(False).astype(bool).any():
-        names = sorted(records.loc[records["synthetic"].fillna(False).astype(bool), "dataset"].unique())
-        print(f"note: SYNTHETIC data in this slice ({', '.join(names)}): not findings", file=sys.stderr)
-    if records is not None and records.empty:
-        print("note: no record matches these filters", file=sys.stderr)
+    print_frame(frame, fmt)
+    if records is not None:
+        note_synthetic(records)
+        if records.empty:
+            print("note: no record matches these filters", file=sys.stderr)
     return 0
 
 

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from cli.slice_options import add_slice_options
 from graph_model.backend import QueryResult
 from queries.formatting import FORMATS, render
 
@@ -31,9 +32,7 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
         "kappa (two coders), Krippendorff's alpha (nominal; any number of coders, not_recorded = missing). "
         "Variables added in a later coding frame leave out cases coded under an earlier one. Variables "
         f"whose alpha or kappa is below the threshold (default {THRESHOLD}) are flagged.")
-    parser.add_argument("--dataset", default="", metavar="NAME", help="only this dataset (default: all)")
-    parser.add_argument("--year-from", type=int, default=0, metavar="YEAR", help="first year included")
-    parser.add_argument("--year-to", type=int, default=9999, metavar="YEAR", help="last year included")
+    add_slice_options(parser, full=False)
     parser.add_argument("--threshold", type=float, default=THRESHOLD,
                         help=f"flag variables whose alpha or kappa is below this (default {THRESHOLD})")
     db_arg(parser)
@@ -45,7 +44,8 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     from graph_model.connect import open_backend
     from patterns.reliability import COLUMNS, Selection, records, reliability
 
-    selection = Selection(args.dataset, args.year_from, args.year_to)
+    selection = Selection(args.dataset, 0 if args.year_from is None else args.year_from,
+                          9999 if args.year_to is None else args.year_to)
     with open_backend(args.db) as backend:
         table = reliability(backend, selection, threshold=args.threshold)
     rows = records(table)

@@ -32,13 +32,15 @@ import pandas as pd
 from prefixspan import PrefixSpan
 from scipy.stats import norm
 
-from graph_model.backend import GraphBackend, QueryResult
+from graph_model.backend import GraphBackend
 from graph_model.errors import MicropathError
 from graph_model.vocab import get_vocabulary
+from patterns.results import to_result
 from patterns.slices import Filters, run_slice
+from patterns.stats import benjamini_hochberg, wilson_interval
 
 __all__ = ["Filters", "PathwaySlice", "conflict_codes", "divergence", "escalation", "escalation_times",
-           "five_minute_test", "gapped", "load_slice", "ngrams", "sequences", "to_result", "transitions", "wilson"]
+           "five_minute_test", "gapped", "load_slice", "ngrams", "sequences", "to_result", "transitions"]
 STEPS_QUERY = "slice_pathway_steps"
 RECORDS_QUERY = "slice_pathway_records"
 STEP_COLUMNS = ["record_uid", "position", "type_code", "type_label", "minutes_before"]
@@ -223,17 +225,11 @@ def transitions(source: Source, filters: Filters | None = None, *, by: GroupBy =
 
 
 def _bh(p: pd.Series) -> pd.Series:
-    """Benjamini-Hochberg adjusted p-values (NaN stays NaN and is not counted as a test)."""
+    """Benjamini-Hochberg q-values of one group's cells (NaN stays NaN and is not counted as a test)."""
     values = p.to_numpy(dtype=float)
     ok = ~np.isnan(values)
     out = np.full(values.shape, np.nan)
-    m = int(ok.sum())
-    if m:
-        order = np.argsort(values[ok], kind="stable")
-        ranked = values[ok][order] * m / np.arange(1, m + 1)
-        adjusted = np.empty(m)
-        adjusted[order] = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
-        out[ok] = adjusted
+    out[ok] = benjamini_hochberg(values[ok])
     return pd.Series(out, index=p.index)
 
 
@@ -501,7 +497,7 @@ def escalation(source: Source, filters: Filters | None = None, *, by: GroupBy = 
     known = out["known"].where(out["known"] > 0)
     out["share_under_5_min"] = out["under_5_min"] / known
     out["share_around_5_min"] = out["around_5_min"] / known
-    out["around_5_ci_low"], out["around_5_ci_high"] = wilson(out["around_5_min"], out["known"], confidence)
+    out["around_5_ci_low"], out["around_5_ci_high"] = wilson_interval(out["around_5_min"], out["known"], confidence)
     return _finish(out, seq, by, [], [], ESCALATION_COLUMNS)
 
 
@@ -537,7 +533,7 @@ def five_minute_test(source: Source, filters: Filters | None = None, *, by: Grou
         out[column] = out[column].astype("int64")
     out["window_low"], out["window_high"], out["below_low"], out["above_high"] = low, high, below_low, above_high
     out["share_in_window"] = out["in_window"] / out["known"].where(out["known"] > 0)
-    out["ci_low"], out["ci_high"] = wilson(out["in_window"], out["known"], confidence)
+    out["ci_low"], out["ci_high"] = wilson_interval(out["in_window"], out["known"], confidence)
 
     def one_sided(k: int, other: int) -> float:
         return float(binomtest(k, k + other, 0.5, alternative="greater").pvalue) if k + other else 1.0
@@ -547,31 +543,3 @@ def five_minute_test(source: Source, filters: Filters | None = None, *, by: Grou
     out["p_value"] = out[["p_below", "p_above"]].max(axis=1)
     out["cluster"] = out["p_value"] < alpha
     return _finish(out, seq, by, [], [], FIVE_MINUTE_COLUMNS)
-
-
-def wilson(successes: Any, n: Any, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for successes / n (NaN where n is 0)."""
-    k, total = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
-    z = float(norm.ppf(1 - (1 - confidence) / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / total
-        centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-        half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return np.where(total > 0, centre - half, np.nan), np.where(total > 0, centre + half, np.nan)
-
-
-# ---- output ---------------------------------------------------------------------------------------------
-def to_result(frame: pd.DataFrame) -> QueryResult:
-    """A QueryResult (for queries.formatting.render and the dashboard): plain Python values, NaN -> None."""
-    rows = [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-    return QueryResult([str(c) for c in frame.columns], rows, backend="pandas")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value

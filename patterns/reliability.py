@@ -48,6 +48,7 @@ from sklearn.metrics import cohen_kappa_score
 from graph_model.backend import GraphBackend
 from graph_model.errors import MicropathError
 from graph_model.vocab import get_vocabulary
+from patterns.results import to_result
 from queries.runner import run_saved_query
 
 THRESHOLD = 0.6
@@ -202,18 +203,7 @@ def reliability(backend: GraphBackend, selection: Selection | None = None,
 
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """The table as JSON-ready dicts (None for missing), for the CLI and the dashboard."""
-    out = []
-    for row in table.to_dict("records"):
-        out.append({k: (None if _missing(v) else (v.item() if isinstance(v, np.generic) else v))
-                    for k, v in row.items()})
-    return out
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+    return to_result(table).rows
 
 
 __all__ = ["COLUMNS", "THRESHOLD", "Selection", "agreement_table", "codings", "cohen_kappa",
