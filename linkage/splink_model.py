@@ -79,6 +79,7 @@ def splink_links(left: pd.DataFrame, right: pd.DataFrame, *, block: list[str], c
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
         predictions = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
         model = json.loads(json.dumps(linker.misc.save_model_to_json(), default=str))
+        model.pop("linker_uid", None)  # random per Linker; the rest is the same on every run
         model["splink_version"] = splink.__version__
     finally:
         con.close()
