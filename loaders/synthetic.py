@@ -23,6 +23,12 @@ Calibration (what the figures are meant to resemble, not reproduce):
 - micropathways of 2-8 events ending in the fatal incident: many quick outbursts (under five
   minutes), a cluster of escalations around five minutes, and some long build-ups (hours to days,
   usually a prior dispute or online provocation days before);
+- coding frame 3 (``coding_frame=3``, off by default): the 18 further factors the ontology adds in frame 3
+  (30 in all) are coded too. Most cases that frame 2 would code are coded under frame 3 (15% of those up to
+  2021 stay under frame 2, so both earlier frames leave the new factors not coded); each new factor is a
+  threshold of a normal correlated with one of the factors above (``FRAME_3_FACTORS``: online threats with
+  social media, coercive control with domestic abuse, ...). These draws come from their own random stream,
+  so the frame-2 files of a seed are unchanged;
 - double coding (``reliability.csv``): 10% of the cases coded again, independently, by another coder,
   for every factor and the method, motive and relationship. The second coder sees the same invented
   truth and errs at rates that differ by variable (``SECOND_CODING``): mental health and social media
@@ -47,7 +53,10 @@ from graph_model.vocab import get_vocabulary
 from loaders.shapes import load_shapes
 
 FORMAT = "coded"
-CODING_FRAME = 2
+CODING_FRAME = 2  # the default frame of a bundle
+FRAME_3_STREAM = 0xF3A3  # coding_frame=3 draws its frames and factors from its own stream (seed, this)
+FRAME_2_KEPT = 0.15  # with coding_frame=3: share of cases up to 2021 still coded under frame 2
+FRAME_2_KEPT_UNTIL = 2021
 CODERS = np.array([f"C{i:02d}" for i in range(1, 13)])
 UNDER_CODER, UNDER_RATE = "C07", 0.3  # codes mental health present as absent 30% of the time
 LAX_CODER = "C11"
@@ -94,6 +103,29 @@ _CORRELATION = {
     ("weapon_carrying", "prior_conflict"): 0.20, ("weapon_carrying", "robbery"): 0.25,
     ("prior_conflict", "night_time_economy"): -0.20, ("prior_conflict", "robbery"): -0.35,
 }
+# Frame-3 factors: target prevalence among cases coding them, the factor whose latent normal they follow,
+# and the correlation with it.
+FRAME_3_FACTORS: dict[str, tuple[float, str, float]] = {
+    "mental_health_services": (0.25, "mental_health", 0.65),
+    "missed_mental_health_care": (0.12, "mental_health", 0.55),
+    "alcohol_addiction_history": (0.12, "alcohol", 0.60),
+    "drug_dealing": (0.15, "gang_involvement", 0.50),
+    "county_lines": (0.05, "gang_involvement", 0.55),
+    "criminal_exploitation": (0.06, "gang_involvement", 0.45),
+    "online_threats": (0.12, "social_media", 0.70),
+    "messages_deleted": (0.06, "social_media", 0.50),
+    "previous_violence": (0.40, "prior_conflict", 0.35),
+    "domestic_abuse_reported": (0.10, "domestic_abuse", 0.75),
+    "coercive_control": (0.08, "domestic_abuse", 0.75),
+    "relationship_breakdown": (0.12, "domestic_abuse", 0.60),
+    "money_dispute": (0.12, "robbery", 0.25),
+    "public_place": (0.45, "night_time_economy", 0.30),
+    "victim_home": (0.35, "domestic_abuse", 0.60),
+    "night_time": (0.40, "night_time_economy", 0.50),
+    "bystanders_present": (0.35, "night_time_economy", 0.40),
+    "group_confrontation": (0.25, "gang_involvement", 0.50),
+}
+FACTOR_TARGETS.update({code: target for code, (target, _, _) in FRAME_3_FACTORS.items()})
 SOCIAL_MEDIA_TREND = 0.35  # latent shift per 4.5 years from the middle of 2015-2024
 GANG_BOROUGH_SHIFT = 0.35
 
@@ -144,6 +176,7 @@ SECOND_CODING: dict[str, tuple[float, float]] = {
     "weapon_carrying": (0.10, 0.04),
     "night_time_economy": (0.10, 0.03),
     "robbery": (0.08, 0.01),
+    **{code: (0.12, 0.04) for code in FRAME_3_FACTORS},  # frame 3: one middling error rate
 }
 # Chance that the second coder picks the same method / motive / relationship, and what they pick instead.
 SAME_CODE = {"method": 0.95, "motive": 0.88, "relationship": 0.90}
@@ -169,8 +202,14 @@ CONFUSED_WITH: dict[str, dict[str, list[str]]] = {
 }
 
 
-def write_bundle(out: Path, *, cases: int, seed: int, name: str | None = None) -> Path:
-    """Write a SYNTHETIC coded bundle of ``cases`` homicides to the folder ``out``; returns it."""
+def write_bundle(out: Path, *, cases: int, seed: int, name: str | None = None,
+                 coding_frame: int = CODING_FRAME) -> Path:
+    """Write a SYNTHETIC coded bundle of ``cases`` homicides to the folder ``out``; returns it.
+
+    ``coding_frame`` 3 codes the 18 factors the ontology adds in frame 3 too (30 factors; module docstring).
+    """
+    if coding_frame not in (CODING_FRAME, 3):
+        raise MicropathError(f"coding_frame must be {CODING_FRAME} or 3, not {coding_frame}")
     if cases < 1:
         raise MicropathError(f"--cases must be at least 1, not {cases}")
     if seed < 0:
@@ -180,23 +219,23 @@ def write_bundle(out: Path, *, cases: int, seed: int, name: str | None = None) -
         raise MicropathError(f"dataset name {name!r} must be lower-kebab-case, e.g. synthetic-demo")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = _Generator(cases, seed).tables()
+    tables = _Generator(cases, seed, coding_frame).tables()
     shapes = load_shapes(FORMAT)
     for file, frame in tables.items():
         frame[shapes[file].column_names].to_csv(out / file, index=False, lineterminator="\n", na_rep="")
-    (out / "bundle.toml").write_text(_bundle_toml(name, cases, seed), encoding="utf-8")
+    (out / "bundle.toml").write_text(_bundle_toml(name, cases, seed, coding_frame), encoding="utf-8")
     (out / "README.txt").write_text(_readme(name, cases, seed), encoding="utf-8")
     return out
 
 
-def _bundle_toml(name: str, cases: int, seed: int) -> str:
+def _bundle_toml(name: str, cases: int, seed: int, coding_frame: int = CODING_FRAME) -> str:
     return (
         "# SYNTHETIC data written by `micropath synth`: no real person or case is described here.\n"
         f'name = "{name}"\n'
         f'source = "micropathways synthetic generator (loaders/synthetic.py), seed {seed}"\n'
         'licence = "CC0-1.0 (synthetic data)"\n'
         "synthetic = true\n"
-        f"coding_frame_version = {CODING_FRAME}\n"
+        f"coding_frame_version = {coding_frame}\n"
         f'description = "SYNTHETIC coded bundle of {cases} invented homicides (seed {seed}), calibrated to '
         'the VRU first-phase factor prevalences; for demos, tests and benchmarks only."\n'
     )
@@ -285,14 +324,16 @@ def _addiction_lead_up_rho() -> float:
 
 
 class _Generator:
-    def __init__(self, cases: int, seed: int) -> None:
+    def __init__(self, cases: int, seed: int, coding_frame: int = CODING_FRAME) -> None:
         self.n = cases
         self.seed = seed
+        self.coding_frame = coding_frame
         self.rng = np.random.default_rng(seed)
         vocab = get_vocabulary()
         concepts = sorted(vocab.scheme_concepts("Factor", "micropathways"), key=lambda c: c.code)
-        self.factors = [c.code for c in concepts]
         self.added_in_frame = {c.code: int(c.get("added_in_frame") or 1) for c in concepts}  # type: ignore[call-overload]
+        # a bundle coded under frame F lists only the factors of frames up to F (the others: no row)
+        self.factors = [c.code for c in concepts if self.added_in_frame[c.code] <= coding_frame]
         missing = sorted(set(self.factors) - set(FACTOR_TARGETS))
         if missing:
             raise MicropathError(f"the synthetic generator has no target prevalence for factors {missing}; "
@@ -313,6 +354,8 @@ class _Generator:
         self.frame = np.where(rng.random(n) < frame_1, 1, CODING_FRAME)
         self.coder = CODERS[rng.integers(0, len(CODERS), n)]
         self.truth = self._latent_factors()
+        if self.coding_frame >= 3:
+            self._frame_3()
         cases = self._cases()
         tables = {
             "cases.csv": cases,
@@ -335,6 +378,7 @@ class _Generator:
                                               np.where(np.isin(self.area, list(GANG_LOWER)),
                                                        -GANG_BOROUGH_SHIFT, 0.0))
         truth: dict[str, np.ndarray] = {}
+        self.latent = {name: latent[:, index] for index, name in enumerate(LATENT)}
         under = float(np.mean(self.coder == UNDER_CODER))
         for index, name in enumerate(LATENT):
             target = FACTOR_TARGETS[name]
@@ -349,10 +393,22 @@ class _Generator:
         truth["drugs"] = truth["drug_addiction_history"] | truth["drugs_in_lead_up"]
         return truth
 
+    def _frame_3(self) -> None:
+        """Frame-3 cases and the frame-3 factors' truth, from their own stream (module docstring)."""
+        extra = self.extra = np.random.default_rng(np.random.SeedSequence([self.seed, FRAME_3_STREAM]))
+        n = self.n
+        kept = (self.year <= FRAME_2_KEPT_UNTIL) & (extra.random(n) < FRAME_2_KEPT)
+        self.frame = np.where((self.frame == CODING_FRAME) & ~kept, self.coding_frame, self.frame)
+        for code, (target, anchor, rho) in FRAME_3_FACTORS.items():
+            latent = rho * self.latent[anchor] + math.sqrt(1 - rho * rho) * extra.standard_normal(n)
+            self.truth[code] = latent > NormalDist().inv_cdf(1 - target)
+
     def _factor_rows(self) -> pd.DataFrame:
-        rng, n = self.rng, self.n
+        n = self.n
         columns = []
         for code in self.factors:
+            # frame-3 factors draw from their own stream: every other file of the seed stays the same
+            rng = self.extra if code in FRAME_3_FACTORS else self.rng
             present = self.truth[code].copy()
             if code == "mental_health":
                 present &= ~((self.coder == UNDER_CODER) & (rng.random(n) < UNDER_RATE))
@@ -381,7 +437,7 @@ class _Generator:
         coder = CODERS[(first + rng.integers(1, len(CODERS), k)) % len(CODERS)]  # never the first coder
         frame = self.frame[sample]
         seen: dict[str, np.ndarray] = {}
-        for code in SECOND_CODING:
+        for code in (c for c in SECOND_CODING if c in self.truth):  # frame-3 factors only when coded
             truth = self.truth[code][sample]
             miss, extra = SECOND_CODING[code]
             draw = rng.random(k)

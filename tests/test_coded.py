@@ -297,7 +297,7 @@ def _bad_name(d: Path) -> None:
 
 def _newer_frame(d: Path) -> None:
     edit(d / "cases.csv", "strangulation,quarrel_revenge_temper,partner_ex_partner,2,C01",
-         "strangulation,quarrel_revenge_temper,partner_ex_partner,3,C01")
+         "strangulation,quarrel_revenge_temper,partner_ex_partner,4,C01")
 
 
 def _missing_required(d: Path) -> None:
@@ -336,8 +336,8 @@ BAD_INPUTS: dict[str, tuple[Edit, str, int | None, str | None, str | None, str, 
     "broader factor absent": (_broader_absent, "factors.csv", 7, "value", "absent",
                               "drug_addiction_history is present for this case and is a kind of drugs", "error"),
     "bad dataset name": (_bad_name, "bundle.toml", 2, "name", "Coded Small", "lower-kebab-case", "error"),
-    "frame newer than the bundle": (_newer_frame, "cases.csv", 4, "coding_frame_version", "3",
-                                    "at most 2, the newest coding frame the ontology knows", "error"),
+    "frame newer than the bundle": (_newer_frame, "cases.csv", 4, "coding_frame_version", "4",
+                                    "at most 3, the newest coding frame the ontology knows", "error"),
     "missing required value": (_missing_required, "cases.csv", 2, "area_code", None,
                                "a value (required): a code of the scheme 'ONS GSS geography codes'", "error"),
 }

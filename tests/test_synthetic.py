@@ -229,3 +229,48 @@ def test_100k_cases_generate_and_load_in_reasonable_time(tmp_path: Path) -> None
     assert report.records_new == 100_000
     assert generated < 20, generated
     assert loaded < 90, loaded  # measured ~25 s (prepare ~15 s, write ~10 s) on the development machine
+
+
+# ---- coding frame 3: thirty factors, the earlier frames leave the new ones not coded ---------------------
+def test_coding_frame_3_codes_thirty_factors_and_earlier_frames_leave_the_new_ones_not_coded(
+        tmp_path: Path) -> None:
+    folder = write_bundle(tmp_path / "f3", cases=4000, seed=11, coding_frame=3)
+    assert tomllib.loads((folder / "bundle.toml").read_text(encoding="utf-8"))["coding_frame_version"] == 3
+    default = read(write_bundle(tmp_path / "f2", cases=4000, seed=11))
+    data = read(folder)
+    for name in ("victims", "suspects", "events"):  # the frame-2 draws of the seed are unchanged
+        pd.testing.assert_frame_equal(data[name], default[name], obj=name)
+    pd.testing.assert_frame_equal(data["cases"].drop(columns="coding_frame_version"),
+                                  default["cases"].drop(columns="coding_frame_version"))
+    moved = data["cases"]["coding_frame_version"] != default["cases"]["coding_frame_version"]
+    assert set(data["cases"].loc[moved, "coding_frame_version"]) == {"3"}
+    assert set(default["cases"].loc[moved, "coding_frame_version"]) == {"2"}
+    data = read(folder)
+    vocab = get_vocabulary()
+    frames = {c.code: int(c.get("added_in_frame") or 1)  # type: ignore[call-overload]
+              for c in vocab.scheme_concepts("Factor", "micropathways")}
+    assert len(frames) == 30 and sum(f == 3 for f in frames.values()) == 18
+    factors = data["factors"].merge(data["cases"][["case_id", "coding_frame_version"]], on="case_id")
+    assert set(factors["factor"]) == set(frames) and len(factors) == 30 * 4000
+    case_frame = factors["coding_frame_version"].astype(int)
+    added = factors["factor"].map(frames)
+    assert (factors.loc[added > case_frame, "value"] == "not_recorded").all()
+    counts = data["cases"]["coding_frame_version"].value_counts()
+    assert counts["3"] > 2000 and counts["2"] > 100 and counts["1"] > 500  # every frame is exercised
+    coded = factors[(factors["value"] != "not_recorded")]
+    per_case = coded.groupby("case_id").size()
+    frame_3_cases = data["cases"].loc[data["cases"]["coding_frame_version"] == "3", "case_id"]
+    assert per_case[frame_3_cases].mean() > 27  # about 30 coded factors per frame-3 case
+    shares = coded.assign(p=coded["value"] == "present").groupby("factor")["p"].mean()
+    assert abs(shares["online_threats"] - 0.12) < 0.03 and abs(shares["public_place"] - 0.45) < 0.04
+    both = coded.pivot(index="case_id", columns="factor", values="value").dropna(subset=["coercive_control",
+                                                                                        "domestic_abuse"])
+    control, abuse = both["coercive_control"] == "present", both["domestic_abuse"] == "present"
+    assert (control & abuse).mean() / (control.mean() * abuse.mean()) > 2  # follows domestic abuse
+    with EmbeddedBackend(tmp_path / "graph.lbdb", read_only=False) as db:
+        load("coded", folder, db)  # the coded loader accepts it (frames checked against the ontology)
+        edges = db.run_read("MATCH (:Homicide)-[r:HAS_FACTOR]->(f:Factor {code: 'county_lines'}) "
+                            "RETURN count(r) AS n").rows[0]["n"]
+    assert edges == int((coded["factor"] == "county_lines").sum()) > 0
+    with pytest.raises(MicropathError, match="coding_frame"):
+        write_bundle(tmp_path / "x", cases=5, seed=1, coding_frame=4)
