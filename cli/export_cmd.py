@@ -22,6 +22,7 @@ EXAMPLES = """examples:
   micropath export graphml --dataset london-mps -o london.graphml # open in Gephi: File > Open
   micropath export graphml --query pathway_of_homicide -p uid=synthetic-s7:SYN-000003 -o pathway.graphml
   micropath export datacube --cube homicides_by_year_method -o cube.ttl
+  micropath export datacube --cube homicides_by_year_method --dataset london-mps --suppress -o partner.ttl
   micropath export datacube --query homicides_by_area -p dataset=london-mps -o areas.ttl
   micropath export csv --query factor_prevalence -p dataset=london-mps -o prevalence.csv
   micropath import rdf london.ttl --db embedded:./copy.lbdb
@@ -48,6 +49,10 @@ def add_parser(sub: Any, db_arg: Callable[[argparse.ArgumentParser], None]) -> N
                        "(default homicides_by_year_method)")
     export.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                         help="parameter of the query or cube, repeatable; lists are comma-separated")
+    export.add_argument("--suppress", nargs="?", type=int, const=0, default=None, metavar="THRESHOLD",
+                        help="datacube: suppress small counts for partners (disclosure.suppress_table: primary "
+                        "and secondary suppression); default threshold $MICROPATH_DISCLOSURE_THRESHOLD or 10, "
+                        "a higher one may be given")
     export.add_argument("--shacl", action="store_true",
                         help="rdf/jsonld: validate the export against the SHACL shapes before writing it")
     db_arg(export)
@@ -79,6 +84,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from graph_model.connect import open_backend
 
     params = parse_params(args.param)
+    if args.suppress is not None and args.format != "datacube":
+        raise MicropathError("--suppress applies to `export datacube`; partners receive aggregates only")
     if args.cube and args.format != "datacube":
         raise MicropathError("--cube is for `export datacube`; use --dataset or --query for other formats")
     if args.format == "csv" and not args.query:
@@ -142,7 +149,12 @@ def _export_datacube(backend: Any, args: argparse.Namespace, params: dict[str, s
     if args.dataset:
         params = {**params, "dataset": args.dataset}
     name = args.query or args.cube or "homicides_by_year_method"
-    graph = build_cube(backend, name, params)
+    threshold = None
+    if args.suppress is not None:
+        from disclosure.policy import check_threshold
+
+        threshold = check_threshold(args.suppress or None)
+    graph = build_cube(backend, name, params, suppress=threshold)
     fmt = "jsonld" if args.output.suffix.lower() in {".jsonld", ".json"} else "turtle"
     write_rdf(graph, args.output, fmt)
     observations = len(set(graph.subjects(predicate=QB.dataSet)))
@@ -170,7 +182,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     from graph_model.connect import open_backend
     from loaders.sources.rdf import prepare_bundles
 
-    bundles = prepare_bundles(args.path)
+    bundles, notes = prepare_bundles(args.path)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     for bundle in bundles:
         print(f"validated {bundle.dataset}: {bundle.count_nodes()} nodes, {bundle.count_rels()} relationships",
               file=sys.stderr)

@@ -108,8 +108,32 @@ def infer_spec(name: str, result: QueryResult) -> CubeSpec:
     return CubeSpec(name, tuple(dims), tuple(measures))
 
 
-def build_cube(backend: GraphBackend, name: str, params: dict[str, Any] | None = None) -> Graph:
-    """The Data Cube of a built-in cube or of a saved query of the library, with ``params`` bound."""
+def suppress_rows(spec: CubeSpec, result: QueryResult, threshold: int) -> tuple[list[dict[str, Any]], int]:
+    """The rows a partner may see: each integer (count) measure goes through disclosure.suppress_table (small
+    counts and the secondary suppressions that protect them against the totals); an observation with any
+    suppressed count is left out whole (its ratios would disclose it too). Returns (rows kept, rows left out)."""
+    import pandas as pd
+
+    from disclosure import STATUS, suppress_table
+
+    dims = [d.column for d in spec.dimensions]
+    counts = [m.column for m in spec.measures if m.type == "integer"]
+    if not counts:
+        raise ExportError(f"cube {spec.name!r} has no count measure to suppress; ratios alone cannot be released")
+    frame = pd.DataFrame(result.rows, columns=result.columns)
+    frame[dims] = frame[dims].fillna("")
+    hidden: set[tuple[Any, ...]] = set()
+    for table in suppress_table(frame, dims, counts, threshold).values():
+        cells = table.cells[~table.cells["_margin"]]
+        hidden |= {tuple(row) for row in cells.loc[cells[STATUS] != "published", dims].itertuples(index=False)}
+    kept = [row for row in result.rows if tuple("" if row[d] is None else row[d] for d in dims) not in hidden]
+    return kept, len(result.rows) - len(kept)
+
+
+def build_cube(backend: GraphBackend, name: str, params: dict[str, Any] | None = None, *,
+               suppress: int | None = None) -> Graph:
+    """The Data Cube of a built-in cube or of a saved query of the library, with ``params`` bound. With
+    ``suppress`` (a threshold), small counts are suppressed for partners (:func:`suppress_rows`)."""
     params = params or {}
     if name in BUILT_IN:
         query = cube_registry().get(name)
@@ -119,7 +143,14 @@ def build_cube(backend: GraphBackend, name: str, params: dict[str, Any] | None =
         query = default_registry().get(name)
         result = run_cube_query(backend, query, params)
         spec = infer_spec(name, result)
-    return cube_graph(spec, query, query.bind(params), result)
+    note = ""
+    if suppress is not None:
+        rows, omitted = suppress_rows(spec, result, suppress)
+        result = QueryResult(result.columns, rows, result.truncated, result.elapsed_s, result.backend)
+        note = (f"Disclosure control: counts under {suppress}, and the further counts that would let them be "
+                f"worked out from totals, are suppressed; {omitted} observation(s) are left out. A missing "
+                "observation is not a zero.")
+    return cube_graph(spec, query, query.bind(params), result, note)
 
 
 class _Cube:
@@ -242,7 +273,8 @@ class _Cube:
                     g.add((codes, SKOS.member, member))
 
 
-def cube_graph(spec: CubeSpec, query: SavedQuery, params: dict[str, Any], result: QueryResult) -> Graph:
+def cube_graph(spec: CubeSpec, query: SavedQuery, params: dict[str, Any], result: QueryResult,
+               note: str = "") -> Graph:
     missing = [c for c in [d.column for d in spec.dimensions] + [m.column for m in spec.measures]
                if c not in result.columns]
     if missing:
@@ -251,4 +283,6 @@ def cube_graph(spec: CubeSpec, query: SavedQuery, params: dict[str, Any], result
     cube.structure()
     cube.observations(result.rows)
     cube.code_lists()
+    if note:
+        cube.graph.add((cube.dataset, RDFS.comment, RdfLiteral(note)))
     return cube.graph

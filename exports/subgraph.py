@@ -90,8 +90,17 @@ class _Reader:
         return out
 
 
+EXPORTED_ROLES = ("record", "owned", "shared")  # 'derived' nodes (tallies) are recomputed by every load
+
+
+def exported_labels(schema: GraphSchema) -> list[str]:
+    return [label for label, spec in schema.nodes.items() if spec.role in EXPORTED_ROLES]
+
+
 def rel_keys(schema: GraphSchema) -> list[RelKey]:
-    return [(spec.type, src, dst) for spec in schema.rels.values() for src, dst in spec.pairs]
+    labels = set(exported_labels(schema))
+    return [(spec.type, src, dst) for spec in schema.rels.values() for src, dst in spec.pairs
+            if src in labels and dst in labels]
 
 
 def read_subgraph(backend: GraphBackend, scope: Scope | None = None,
@@ -101,7 +110,7 @@ def read_subgraph(backend: GraphBackend, scope: Scope | None = None,
     scope = scope or Scope()
     reader = _Reader(backend, schema)
     if scope.whole:
-        return Subgraph({label: reader.nodes(label) for label in schema.nodes},
+        return Subgraph({label: reader.nodes(label) for label in exported_labels(schema)},
                         {key: reader.rels(key) for key in rel_keys(schema)})
     graph = Subgraph()
     record_uids = _read_records(reader, scope, graph)

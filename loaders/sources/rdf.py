@@ -43,6 +43,27 @@ IGNORED_NAMESPACES = ("http://www.w3.org/2004/02/skos/core#",)  # SKOS labels ar
 class RdfContent:
     nodes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # label -> property maps
     rels: dict[RelKey, list[dict[str, Any]]] = field(default_factory=dict)  # rows: from, to, properties
+    notes: list[str] = field(default_factory=list)
+
+
+LINK_RUN = "LinkRun"  # link runs and their record-to-record links are made by `micropath link`, not loads
+
+
+def _not_imported(content: RdfContent, schema: GraphSchema) -> None:
+    """Drop derived nodes (every load recomputes them) and link runs with their record-to-record links
+    (a load writes one dataset's records; links are written by link runs), saying how many."""
+    records = set(schema.labels_with_role("record"))
+    for label, rows in list(content.nodes.items()):
+        if rows and (schema.node(label).role == "derived" or label == LINK_RUN):
+            content.notes.append(f"{len(rows)} mp:{label} node(s) not imported ("
+                                 + ("derived: the load recomputes them)" if label != LINK_RUN else
+                                    "link runs are made with `micropath link`; re-run them in this graph)"))
+            content.nodes[label] = []
+    for key, rows in list(content.rels.items()):
+        if key[1] in records and key[2] in records:
+            content.notes.append(f"{len(rows)} mp:{key[0]} link(s) between records not imported "
+                                 "(re-run the link runs with `micropath link`)")
+            del content.rels[key]
 
 
 class _Parser:
@@ -120,6 +141,7 @@ def parse_content(graph: Graph, file: str, problems: Problems, schema: GraphSche
     for rel_type in schema.rels:
         _read_rels(parser, rel_type, content)
     _check_unclassified(parser)
+    _not_imported(content, schema)
     return content
 
 
@@ -254,22 +276,23 @@ def _drop_known_concepts(nodes: dict[str, pd.DataFrame], content: RdfContent, vo
                 del content.rels[(rel_type, src, dst)]
 
 
-def read_bundles(path: Path, vocab: Vocabulary) -> list[GraphBundle]:
-    """Parse and check ``path``; one unconformed bundle per dataset. Raises ValidationFailed with every problem."""
+def read_bundles(path: Path, vocab: Vocabulary) -> tuple[list[GraphBundle], list[str]]:
+    """Parse and check ``path``: one unconformed bundle per dataset, and notes on what was not imported.
+    Raises ValidationFailed with every problem."""
     problems = Problems()
     graph = parse_rdf(path)
     content = parse_content(graph, path.name, problems)
     bundles = to_bundles(content, vocab, path.name, problems)
     problems.raise_if_any(f"{path.name} is not an export of this ontology")
-    return bundles
+    return bundles, content.notes
 
 
-def prepare_bundles(path: Path) -> list[GraphBundle]:
-    """Every dataset of ``path`` as a conformed bundle (the vocabulary travels with the first)."""
+def prepare_bundles(path: Path) -> tuple[list[GraphBundle], list[str]]:
+    """Every dataset of ``path`` as a conformed bundle (the vocabulary travels with the first), and notes."""
     vocab, schema = get_vocabulary(), get_schema()
-    bundles = read_bundles(Path(path), vocab)
+    bundles, notes = read_bundles(Path(path), vocab)
     add_vocabulary(bundles[0], vocab)
-    return [bundle.conform(schema) for bundle in bundles]
+    return [bundle.conform(schema) for bundle in bundles], notes
 
 
 @register
@@ -279,7 +302,7 @@ class RdfSource(Source):
                    "`micropath export rdf --dataset NAME` writes it")
 
     def read(self, path: Path, vocab: Vocabulary) -> SourceResult:
-        bundles = read_bundles(path, vocab)
+        bundles, notes = read_bundles(path, vocab)
         if len(bundles) > 1:
             problems = Problems()
             names = ", ".join(b.dataset for b in bundles)
@@ -288,5 +311,5 @@ class RdfSource(Source):
                                  f"this file with `micropath import rdf {path}` (one transaction per dataset) or "
                                  "export one dataset with `micropath export rdf --dataset NAME`"))
             problems.raise_if_any(f"{path.name} holds {len(bundles)} datasets")
-        return SourceResult(bundles[0], notes=["concepts the ontology defines come from the ontology, "
-                                                "not from the file"])
+        return SourceResult(bundles[0], notes=[*notes, "concepts the ontology defines come from the ontology, "
+                                                        "not from the file"])
