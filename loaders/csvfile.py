@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -47,7 +51,11 @@ def _read(path: Path, name: str, problems: Problems, allow_empty: bool = False) 
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        problems.add(_encoding_problem(raw, exc, name))
+        problems.add(_byte_problem(raw, bom_offset(raw, exc), name, "UTF-8 text (re-save the file as UTF-8)"))
+        return _empty()
+    if "\x00" in text:  # valid UTF-8, but no text file has NUL: UTF-16 without a BOM, or binary data
+        problems.add(_byte_problem(raw, raw.index(b"\x00"), name, "UTF-8 text without NUL bytes (the file looks "
+                                   "like UTF-16 or binary data; re-save it as UTF-8)"))
         return _empty()
     frame = _fast_parse(text)
     if frame is None:
@@ -57,20 +65,32 @@ def _read(path: Path, name: str, problems: Problems, allow_empty: bool = False) 
     return frame
 
 
-def _encoding_problem(raw: bytes, exc: UnicodeDecodeError, name: str) -> Problem:
-    """Name the line and, where the header allows, the column holding the first non-UTF-8 byte."""
-    line_no = raw[: exc.start].count(b"\n") + 1
-    lines = raw.decode("utf-8", errors="replace").split("\n")
+def line_number(before: bytes) -> int:
+    """The line that starts after ``before``: lines end with \\n, \\r\\n or a lone \\r, as the parser counts them."""
+    return before.replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
+
+
+def bom_offset(raw: bytes, exc: UnicodeDecodeError) -> int:
+    """Where in ``raw`` decoding as utf-8-sig failed (the codec counts from after a BOM)."""
+    return exc.start + (len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0)
+
+
+def _byte_problem(raw: bytes, start: int, name: str, expected: str) -> Problem:
+    """Name the line and, where the header allows, the column holding the offending byte at ``start``."""
+    line_no = line_number(raw[:start])
+    marked = raw[:start].decode("utf-8", errors="replace") + "\x00" + \
+        raw[start + 1:].decode("utf-8", errors="replace").replace("\x00", "")
     column = None
     try:
-        header = next(csv.reader([lines[0]]))
-        cells = next(csv.reader([lines[line_no - 1]]))
-        index = next(i for i, cell in enumerate(cells) if "\ufffd" in cell)
+        with _whole_fields():
+            records = csv.reader(io.StringIO(marked.removeprefix("\ufeff"), newline=""))
+            header = next(records)
+            cells = next(record for record in records if any("\x00" in cell for cell in record))
+        index = next(i for i, cell in enumerate(cells) if "\x00" in cell)
         column = header[index].strip() if index < len(header) else None
-    except (StopIteration, csv.Error, IndexError):
+    except (StopIteration, csv.Error):
         pass
-    return Problem(name, line_no, column, repr(raw[exc.start: exc.start + 8]),
-                   "UTF-8 text (re-save the file as UTF-8)")
+    return Problem(name, line_no, column, repr(raw[start: start + 8]), expected)
 
 
 def _fast_parse(text: str) -> pd.DataFrame | None:
@@ -102,7 +122,23 @@ def _fast_parse(text: str) -> pd.DataFrame | None:
     return frame
 
 
+@contextmanager
+def _whole_fields() -> Iterator[None]:
+    """Lift the csv module's 128 KiB field limit while parsing, as Arrow's fast path has none: the same
+    file must read the same way on either path (a huge cell is then judged by the column's rules)."""
+    previous = csv.field_size_limit(sys.maxsize)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _parse(text: str, name: str, problems: Problems) -> pd.DataFrame:
+    with _whole_fields():
+        return _parse_rows(text, name, problems)
+
+
+def _parse_rows(text: str, name: str, problems: Problems) -> pd.DataFrame:
     # newline="" keeps carriage returns inside quoted fields (GVA notes have lone \r) as data.
     reader = csv.reader(io.StringIO(text, newline=""))
     try:

@@ -30,7 +30,7 @@ from graph_model.bundle import GraphBundle
 from graph_model.ontology import load_ontology
 from graph_model.vocab import Vocabulary
 from loaders.base import SOURCES, Source, SourceResult, dataset_frame, link, register
-from loaders.csvfile import read_csv
+from loaders.csvfile import bom_offset, read_csv
 from loaders.pii import personal_column, refuse_personal_values
 from loaders.problems import Problem, Problems, ValidationFailed
 from loaders.shapes import FileShape, FormatShapes, clean, load_shapes
@@ -113,8 +113,9 @@ def read_meta(path: Path, shape: FileShape, problems: Problems) -> dict[str, str
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        problems.add(Problem(file, raw[: exc.start].count(b"\n") + 1, None,
-                             repr(raw[exc.start: exc.start + 8]), "UTF-8 text (re-save the file as UTF-8)"))
+        start = bom_offset(raw, exc)
+        problems.add(Problem(file, raw[:start].count(b"\n") + 1, None,
+                             repr(raw[start: start + 8]), "UTF-8 text (re-save the file as UTF-8)"))
         return None
     try:
         data = tomllib.loads(text)

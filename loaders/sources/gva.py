@@ -86,7 +86,7 @@ PARTICIPANT_COLUMNS = [TYPE, *ATTRIBUTES, RELATIONSHIP]
 MAPPED = ["incident_id", "date", "state", "n_killed", TAGS, *PARTICIPANT_COLUMNS]  # the allow-list
 
 LIST_SPLIT = r"\|\|?"  # "||", and the single "|" some rows use
-PAIR = r"^(\d+)::?(.+)$"  # "0::Victim" or "0:Victim"
+PAIR = r"^([0-9]+)::?(.+)$"  # "0::Victim" or "0:Victim"
 PAIR_EXPECTED = "'index::value' pairs joined by '||' (e.g. '0::Victim||1::Subject-Suspect'), each index once"
 PARTICIPANT_TYPES = {"Victim": ("Victim", "v", "HAS_VICTIM"),
                      "Subject-Suspect": ("Suspect", "s", "HAS_SUSPECT")}
@@ -237,19 +237,19 @@ class Gva(Source):
     @staticmethod
     def _check_incidents(file: str, frame: pd.DataFrame, states: dict[str, str], problems: Problems) -> None:
         ids = frame["incident_id"]
-        problems.flag(file, frame, ~ids.str.fullmatch(r"\d+"), "incident_id",
+        problems.flag(file, frame, ~ids.str.fullmatch(r"[0-9]+"), "incident_id",
                       "a whole number (GVA's incident id)")
-        dup = ids.duplicated(keep=False) & ids.str.fullmatch(r"\d+").fillna(False).astype(bool)
+        dup = ids.duplicated(keep=False) & ids.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
         if dup.any():
             first = frame.loc[dup].groupby("incident_id")["_line"].transform("min")
             for line, value, first_line in zip(frame.loc[dup, "_line"], ids[dup], first, strict=True):
                 if line != first_line:
                     problems.add(Problem(file, int(line), "incident_id", str(value),
                                          f"a unique incident_id (also on line {int(first_line)})"))
-        date = pd.to_datetime(frame["date"].where(frame["date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}")),
+        date = pd.to_datetime(frame["date"].where(frame["date"].str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")),
                               format="%Y-%m-%d", errors="coerce")
         problems.flag(file, frame, date.isna(), "date", "a valid date as YYYY-MM-DD")
-        killed = pd.to_numeric(frame["n_killed"].where(frame["n_killed"].str.fullmatch(r"\d+")),
+        killed = pd.to_numeric(frame["n_killed"].where(frame["n_killed"].str.fullmatch(r"[0-9]+")),
                                errors="coerce")
         problems.flag(file, frame, killed.isna() | (killed < 1), "n_killed",
                       "a whole number of at least 1 (the file holds incidents with a death)")
@@ -276,7 +276,7 @@ class Gva(Source):
         problems.flag(file, types, types["idx"].notna() & ~types["value"].isin(PARTICIPANT_TYPES), TYPE,
                       f"participant types from {list(PARTICIPANT_TYPES)}")
         ages = pairs["participant_age"]
-        age = pd.to_numeric(ages["value"].where(ages["value"].str.fullmatch(r"\d+")), errors="coerce")
+        age = pd.to_numeric(ages["value"].where(ages["value"].str.fullmatch(r"[0-9]+")), errors="coerce")
         problems.flag(file, ages, ages["idx"].notna() & (age.isna() | (age > MAX_AGE)), "participant_age",
                       f"ages in whole years, 0-{MAX_AGE}")
         for column, allowed in (("participant_age_group", AGE_GROUPS), ("participant_gender", SEXES)):

@@ -61,7 +61,7 @@ class LondonMps(Source):
         boroughs = {borough_key(c.label): c.uid for c in vocab.scheme_concepts("Area", "gss")
                     if c.get("level") == "borough"}
 
-        year = pd.to_numeric(frame["Recorded Year"].where(frame["Recorded Year"].str.fullmatch(r"\d{4}")),
+        year = pd.to_numeric(frame["Recorded Year"].where(frame["Recorded Year"].str.fullmatch(r"[0-9]{4}")),
                              errors="coerce")
         problems.flag(file, frame, year.isna() | (year < 1900) | (year > 2100), "Recorded Year",
                       "a four-digit year")

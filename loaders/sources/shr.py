@@ -36,8 +36,9 @@ SHR) has no ICCS code: ICCS intentional homicide counts unlawful killings only.
 Areas. Homicides are IN_AREA their county: an Area ``us-county:<fip>`` (label ``cnty_name``
 verbatim, level county) that MAPS_TO its state ``us-state:<state_fip>`` from the ontology.
 
-Ages: 0-120 are kept (0 is under one year); 999 (unknown) and anything non-numeric become null.
-Race is stored verbatim as ``ethnicity``; Hispanic origin is not stored. Agency identifiers and the
+Ages: 0-120 are kept (0 is under one year); 999 (unknown) and numbers above 120 become null; an age
+that is not a whole number is refused. Race (one of the SHR's six labels, or empty) is stored verbatim
+as ``ethnicity``; Hispanic origin (checked against the SHR's labels) is not stored. Agency identifiers and the
 other columns the graph contract has no place for never reach the graph (``SourceResult.stripped``).
 """
 
@@ -102,10 +103,15 @@ SITUATIONS = {
 MULTIPLE_VICTIMS = ["D", "E", "F"]
 SOLVED = {"Yes": True, "No": False}
 SEXES = ["Male", "Female", "Unknown"]
+# Race (stored verbatim as ethnicity) and Hispanic origin: the SHR's labels; empty means not given.
+RACES = ["White", "Black", "American Indian or Alaskan Native", "Asian", "Native Hawaiian or Pacific Islander",
+         "Unknown", ""]
+ORIGINS = ["Hispanic origin", "Not of Hispanic origin", "Unknown or not reported", ""]
+AGE = r"[0-9]{1,3}"  # ages in whole years; 999 = unknown
 ICCS = {"Murder and non-negligent manslaughter": "0101", "Manslaughter by negligence": "0103"}
 JUSTIFIABLE = ["80", "81"]  # circumstance: felon killed by private citizen / by police
 MAX_AGE = 120  # SHR ages are 0-99 (99 = 99 or older); 999 means unknown
-MAPID = r"\d{9}[A-Z0-9]{7}"
+MAPID = r"[0-9]{9}[A-Z0-9]{7}"
 # Columns that describe the incident, not a victim: every row of a mapid must agree on them.
 INCIDENT = ["year", "month", "state_fip", "fip", "cnty_name", "homicide_type"]
 
@@ -116,8 +122,8 @@ def code_order(code: str) -> tuple[int, str]:
 
 
 def ages(values: pd.Series) -> pd.Series:
-    """Integer ages; 999 (unknown), ages above MAX_AGE and non-numeric values become null."""
-    numeric = pd.to_numeric(values.where(values.str.fullmatch(r"\d{1,3}").fillna(False)), errors="coerce")
+    """Integer ages; 999 (unknown) and ages above MAX_AGE become null (text is refused by validation)."""
+    numeric = pd.to_numeric(values.where(values.str.fullmatch(AGE).fillna(False)), errors="coerce")
     return numeric.where(numeric <= MAX_AGE).astype("Int64")
 
 
@@ -146,8 +152,8 @@ class Shr(Source):
     # ---- validation ------------------------------------------------------------------------
     def _validate(self, frame: pd.DataFrame, file: str, problems: Problems,
                   concepts: dict[str, dict[str, Concept]], states: dict[str, Concept]) -> None:
-        year = pd.to_numeric(frame["year"].where(frame["year"].str.fullmatch(r"\d{4}")), errors="coerce")
-        month = pd.to_numeric(frame["month"].where(frame["month"].str.fullmatch(r"\d{1,2}")),
+        year = pd.to_numeric(frame["year"].where(frame["year"].str.fullmatch(r"[0-9]{4}")), errors="coerce")
+        month = pd.to_numeric(frame["month"].where(frame["month"].str.fullmatch(r"[0-9]{1,2}")),
                               errors="coerce")
         bad_year = year.isna() | (year < 1900) | (year > 2100)
         bad_month = month.isna() | (month < 1) | (month > 12)
@@ -169,9 +175,15 @@ class Shr(Source):
                                 f"one of the SHR situation codes {list(SITUATIONS)}")],
             "vic_sex": [(~frame["vic_sex"].isin(SEXES), f"one of {SEXES}")],
             "off_sex": [(~frame["off_sex"].isin(SEXES), f"one of {SEXES}")],
+            **{f"{who}_race": [(~frame[f"{who}_race"].isin(RACES), f"one of the SHR race labels {RACES[:-1]} "
+                                                                    "or empty")] for who in ("vic", "off")},
+            **{f"{who}_ethnic": [(~frame[f"{who}_ethnic"].isin(ORIGINS), f"one of {ORIGINS[:-1]} or empty")]
+               for who in ("vic", "off")},
+            **{f"{who}_age": [(~frame[f"{who}_age"].str.fullmatch(AGE).fillna(False).astype(bool),
+                               f"an age in whole years (0-{MAX_AGE}; 999 = unknown)")] for who in ("vic", "off")},
             "state_fip": [(~frame["state_fip"].isin(list(states)),
                            "the two-digit FIPS code of a US state (us-state scheme of the ontology)")],
-            "fip": [(~frame["fip"].str.fullmatch(r"\d{5}") | (frame["fip"].str[:2] != frame["state_fip"]),
+            "fip": [(~frame["fip"].str.fullmatch(r"[0-9]{5}") | (frame["fip"].str[:2] != frame["state_fip"]),
                      "a five-digit county FIPS code starting with the row's state_fip")],
             "cnty_name": [(frame["cnty_name"].str.strip() == "", "a county name")],
         }
