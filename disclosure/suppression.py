@@ -261,7 +261,8 @@ def feasible_range(model: _Model, suppressed: set[int], item: int) -> tuple[floa
     """Least and greatest value of ``item`` consistent with every published figure (LP, counts >= 0)."""
     n = len(model.variables)
     lower, upper = np.zeros(n), np.full(n, np.inf)
-    rows, rhs = [], []
+    rows: list[sparse.csr_matrix] = []
+    rhs: list[float] = []
     for i, it in enumerate(model.items):
         published = i not in suppressed
         if it.kind == "cell":
@@ -273,7 +274,7 @@ def feasible_range(model: _Model, suppressed: set[int], item: int) -> tuple[floa
         if published:
             for members in tables:
                 rows.append(_row(n, members, []))
-                rhs.append(it.value)
+                rhs.append(float(it.value))
         for first, second in itertools.pairwise(tables):  # linked tables: the same figure
             rows.append(_row(n, first, second))
             rhs.append(0.0)

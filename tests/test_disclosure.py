@@ -10,6 +10,7 @@ target (an inner cell or a total) can take with counts >= 0.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,13 +71,14 @@ class Attacker:
             rhs.append(value)
         for per_table in self.sums.values():  # one total printed by two tables: equal sums
             sets = list(per_table.values())
-            for a, b in zip(sets, sets[1:], strict=False):
+            for a, b in itertools.pairwise(sets):
                 row = np.zeros(n)
                 row[a] += 1
                 row[b] -= 1
                 rows.append(row)
                 rhs.append(0.0)
-        bounds = [(self.fixed[v], self.fixed[v]) if v in self.fixed else (0.0, None) for v in range(n)]
+        bounds: list[tuple[float, float | None]] = [
+            (self.fixed[v], self.fixed[v]) if v in self.fixed else (0.0, None) for v in range(n)]
         return (np.array(rows) if rows else None), (np.array(rhs) if rows else None), bounds
 
     def cell_range(self, table: str, key: tuple[Any, ...]) -> tuple[float, float]:
