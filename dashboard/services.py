@@ -400,7 +400,7 @@ def _network(idx: case_index.CaseIndex, filters: Filters) -> NetworkData:
     mask = idx.mask(filters)
     matrix = idx.factor_matrix(mask)
     factors = prevalence_of(matrix)
-    pairs = pairs_of(matrix, min_count=1)
+    pairs = pairs_of(matrix, min_count=0)  # every pair coded together, "never together" included
     return NetworkData(filters, int(mask.sum()), _records(factors), _records(pairs), _synthetic(idx, mask))
 
 

@@ -7,6 +7,8 @@ so the network has links). Expected figures come from the CSV files, read here w
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import json
 from collections import Counter
@@ -17,17 +19,21 @@ from typing import Any
 import pandas as pd
 import pytest
 from dash import dcc
+from dash.exceptions import PreventUpdate
 from flask import Flask
+from scipy.stats import fisher_exact
 
-from dashboard import ids, legend, services
+from dashboard import ids, legend, panels, services
 from dashboard.app import create_app
-from dashboard.pages import network, query_params, workbench
+from dashboard.pages import card, filters, network, overview, query_params, workbench
 from graph_model import locking
 from graph_model.embedded import EmbeddedBackend
 from graph_model.schema import get_schema
 from graph_model.vocab import get_vocabulary
 from loaders import synthetic
 from loaders.base import load
+from patterns import slices
+from patterns.slices import Filters
 from queries.registry import Registry, parse_saved_query
 from queries.runner import run_saved_query
 from tests.conftest import LONDON_CSV
@@ -219,125 +225,261 @@ def test_the_backend_opens_lazily_and_recovers(tmp_path: Path) -> None:
         svc.close()
 
 
-# ---- network page -------------------------------------------------------------------------------
+# ---- shared filters, panels and the record index ------------------------------------------------
+def test_filters_round_trip_through_the_url() -> None:
+    chosen = Filters(dataset=LONDON, year_from=2010, year_to=2015, motive="quarrel_revenge_temper")
+    search = filters.to_search(chosen, {"alpha": 0.01})
+    assert search == "?dataset=london-mps&year_from=2010&year_to=2015&motive=quarrel_revenge_temper&alpha=0.01"
+    assert filters.from_query(query_params(search)) == chosen
+    assert filters.to_search(Filters()) == ""
+    assert filters.from_query({"year_from": "junk", "area": " gss:E09000011 "}) == Filters(area="gss:E09000011")
+    # the slider at its whole span means "any year"
+    assert filters.from_inputs(SYNTH, [2003, 2024], None, "", None, None, 2003, 2024) == Filters(dataset=SYNTH)
+    assert filters.from_inputs(None, [2005, 2024], None, None, None, None, 2003, 2024) == Filters(year_from=2005,
+                                                                                                 year_to=2024)
+
+
 def test_year_helpers() -> None:
     infos = [services.DatasetInfo("a", False, 3, 2003, 2024), services.DatasetInfo("b", True, 2, 2015, 2024)]
-    assert network.year_bounds(infos, "b") == (2015, 2024)
-    assert network.year_bounds(infos, None) == (2003, 2024)
-    assert network.year_bounds(infos, "unknown") == (2003, 2024)
-    assert network.year_bounds([], None) is None
-    assert network.clamp_years(None, (2015, 2024)) == [2015, 2024]
-    assert network.clamp_years([2010, 2018], (2015, 2024)) == [2015, 2018]
-    assert network.clamp_years([2003, 2005], (2015, 2024)) == [2015, 2024]
-    for bounds in [(2003, 2024), (2015, 2024), (2014, 2015), (2020, 2020), (1976, 2018)]:
-        marks = sorted(network.year_marks(bounds))
+    assert filters.year_bounds(infos, "b") == (2015, 2024)
+    assert filters.year_bounds(infos, None) == (2003, 2024)
+    assert filters.year_bounds([], None) is None
+    assert filters.clamp_years(None, (2015, 2024)) == [2015, 2024]
+    assert filters.clamp_years([2010, 2018], (2015, 2024)) == [2015, 2018]
+    for bounds in [(2003, 2024), (2015, 2024), (2020, 2020), (1976, 2018)]:
+        marks = sorted(filters.year_marks(bounds))
         assert marks[0] == bounds[0] and marks[-1] == bounds[1]
-        gaps = [b - a for a, b in itertools.pairwise(marks)]
-        assert not gaps or min(gaps) > max(gaps) / 2, f"crowded marks {marks}"
 
 
-def test_filters_round_trip_through_the_url() -> None:
-    search = network.filters_search("london-mps", [2010, 2015], "3")
-    assert search == "?dataset=london-mps&year_from=2010&year_to=2015&min_count=3"
-    assert query_params(search) == {"dataset": "london-mps", "year_from": "2010",
-                                                    "year_to": "2015", "min_count": "3"}
-    assert network.filters_search(None, None, 1) == ""
-    assert network.update_url("london-mps", [2010, 2015], 3, search) is network.no_update
+def test_csv_export_is_formula_safe_and_complete() -> None:
+    rows = [{"uid": "=HYPERLINK(\"x\")", "n": -3, "shared": ["a", "b"]}, {"uid": "@sum", "n": None}]
+    text = panels.to_csv(["uid", "n", "shared"], rows)
+    parsed = list(csv.reader(io.StringIO(text)))
+    assert parsed == [["uid", "n", "shared"], ["'=HYPERLINK(\"x\")", "-3", '["a", "b"]'], ["'@sum", "", ""]]
+    sent = panels.download_csv(1, panels.export_data(rows, ["uid", "n", "shared"], "x"))
+    assert sent["filename"] == "x.csv" and sent["content"] == text
+    with pytest.raises(PreventUpdate):
+        panels.download_csv(0, None)
+    with pytest.raises(ValueError, match="unknown panel state"):
+        panels.state("fine", [])
 
 
-def test_network_view_shows_the_files_numbers(service: services.GraphService, graph: tuple[Path, Path]) -> None:
-    data = service.factor_network(SYNTH, 2018, 2022, 5)
-    view = network.build_view(data)
+FILTER_CASES = [
+    Filters(),
+    Filters(dataset=SYNTH, year_from=2018, year_to=2021),
+    Filters(dataset=LONDON, area="E09000011"),
+    Filters(area="gss:E12000007", method="sharp_instrument"),
+    Filters(motive="quarrel_revenge_temper", relationship="partner_ex_partner"),
+    Filters(year_from=2010, year_to=2012, method="shooting"),
+]
+
+
+@pytest.mark.parametrize("chosen", FILTER_CASES, ids=lambda f: f.describe())
+def test_the_index_selects_what_the_slice_queries_select(service: services.GraphService, graph: tuple[Path, Path],
+                                                         chosen: Filters) -> None:
+    idx = service.index()
+    with EmbeddedBackend(graph[0]) as backend:
+        expected = slices.records(backend, chosen)["uid"].tolist()
+    got = idx.records.loc[idx.mask(chosen), "uid"].tolist()
+    assert got == expected
+    assert chosen == Filters() or len(got) < len(idx), "the filter selects something smaller"
+
+
+def test_the_index_is_rebuilt_when_the_graph_changes(tmp_path: Path) -> None:
+    path = tmp_path / "growing.lbdb"
+    with EmbeddedBackend(path, read_only=False) as backend:
+        load("coded", synthetic.write_bundle(tmp_path / "a", cases=20, seed=3), backend)
+    svc = services.GraphService(f"embedded:{path}")
+    try:
+        assert len(svc.index()) == 20
+        svc.close()  # the embedded engine allows one writer: let go of the read handle
+        with EmbeddedBackend(path, read_only=False) as backend:
+            load("coded", synthetic.write_bundle(tmp_path / "b", cases=30, seed=4), backend)
+        svc._checked_at = 0.0  # as if RECHECK_S had passed
+        assert len(svc.index()) == 50
+    finally:
+        svc.close()
+
+
+# ---- overview page --------------------------------------------------------------------------------
+def test_overview_counts_are_the_files(in_app: Flask, graph: tuple[Path, Path]) -> None:
+    london = london_frame()
+    window = london[london["Recorded Year"].astype(int).between(2010, 2012)]
+    out = overview.update(LONDON, [2010, 2012], None, None, None, None, 2003, 2024)
+    badges, figure, years = out[0], out[1], out[2]
+    assert [b.children for b in badges] == [f"{LONDON} · real data · {len(window):,} records"]
+    assert {r["year"]: r["records"] for r in years} == window["Recorded Year"].astype(int).value_counts().to_dict()
+    assert figure["data"][0]["y"] == [r["records"] for r in years]
+    area_rows = out[4 * 4 + 2]
+    expected_areas = window["Borough"].value_counts()
+    boroughs = {_name(r["area"]): r["records"] for r in area_rows if r["level"] == "borough"}
+    assert boroughs == {_name(k): int(v) for k, v in expected_areas.items() if k != "Unmapped"}
+    assert sum(r["records"] for r in area_rows) == len(window), "every record is placed in one area"
+    cases = pd.read_csv(graph[1] / "cases.csv", dtype=str)
+    out = overview.update(SYNTH, None, None, "theft_gain", None, None, None, None)
+    chosen = cases[cases["motive"] == "theft_gain"]
+    assert "SYNTHETIC" in out[0][0].children and "SYNTHETIC" in json.dumps(out[3].to_plotly_json(), default=str)
+    method_rows = out[6]
+    assert {r["code"]: r["records"] for r in method_rows} == chosen["method"].value_counts().to_dict()
+    assert out[7].to_plotly_json()["props"]["data-status"] == "ok"
+    empty = overview.update(SYNTH, [1900, 1901], None, None, None, None, 2003, 2024)
+    assert empty[3].to_plotly_json()["props"]["data-status"] == "empty"
+
+
+def _name(area: str) -> str:
+    return area.replace(" and ", " & ").casefold()
+
+
+# ---- network page -------------------------------------------------------------------------------
+def expected_pair_tests(bundle: Path, year_from: int, year_to: int) -> dict[tuple[str, str], dict[str, float]]:
+    """Every pair coded together in the synthetic file: counts, Fisher p (scipy) and BH q (by hand)."""
+    rows = synthetic_factors(bundle, year_from, year_to)
+    coded = rows[rows["value"].isin(["present", "absent"])]
+    table = coded.pivot_table(index="case_id", columns="factor", values="value", aggfunc="first")
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    for a, b in itertools.combinations(sorted(table.columns), 2):
+        both = table[[a, b]].dropna()
+        n = len(both)
+        if not n:
+            continue
+        pa, pb = both[a] == "present", both[b] == "present"
+        n_a, n_b, n_ab = int(pa.sum()), int(pb.sum()), int((pa & pb).sum())
+        entry: dict[str, float] = {"n": n, "n_a": n_a, "n_b": n_b, "n_ab": n_ab}
+        if 0 < n_a < n and 0 < n_b < n:
+            entry["p"] = float(fisher_exact([[n_ab, n_a - n_ab], [n_b - n_ab, n - n_a - n_b + n_ab]])[1])
+        out[(a, b)] = entry
+    tested = sorted((e["p"], k) for k, e in out.items() if "p" in e)
+    m = len(tested)
+    q_running = 1.0
+    for rank in range(m, 0, -1):
+        p, key = tested[rank - 1]
+        q_running = min(q_running, p * m / rank)
+        out[key]["q"] = q_running
+    return out
+
+
+def test_network_numbers_are_the_files(service: services.GraphService, graph: tuple[Path, Path]) -> None:
+    data = service.factor_network(Filters(dataset=SYNTH, year_from=2018, year_to=2022))
     prevalence = expected_prevalence(graph[1], 2018, 2022)
-    pairs = expected_pairs(graph[1], 2018, 2022, min_count=5)
+    assert {code(f["factor_uid"]): (f["n_present"], f["n_coded"]) for f in data.factors} == prevalence
+    expected = expected_pair_tests(graph[1], 2018, 2022)
+    got = {(code(p["a_uid"]), code(p["b_uid"])): p for p in data.pairs}
+    assert set(got) == set(expected)
+    for key, want in expected.items():
+        pair = got[key]
+        assert (pair["n"], pair["n_a"], pair["n_b"], pair["n_ab"]) == (want["n"], want["n_a"], want["n_b"],
+                                                                        want["n_ab"]), key
+        if "p" in want:
+            assert pair["p_value"] == pytest.approx(want["p"], rel=1e-9) and pair["q_value"] == pytest.approx(
+                want["q"], rel=1e-9), key
+        else:
+            assert pair["q_value"] is None and not pair["tested"]
+    view = network.build_view(data, alpha=0.05)
+    edges = {(code(e["data"]["source"]), code(e["data"]["target"])) for e in view.elements if "source" in e["data"]}
+    assert edges == {k for k, w in expected.items() if w.get("q", 1) <= 0.05 and w["n_ab"] >= 1}
+    assert edges, "the synthetic generator makes some pairs significant"
+    loose = network.build_view(data, alpha=1.0)
+    assert loose.shown_edges == sum(1 for w in expected.values() if "q" in w and w["n_ab"] >= 1)
+    assert any(p["n_ab"] == 0 and p["q_value"] <= 0.05 for p in data.pairs), "never-together pairs are tested too"
     nodes = {e["data"]["id"]: e["data"] for e in view.elements if "source" not in e["data"]}
-    edges = {(code(e["data"]["source"]), code(e["data"]["target"])): e["data"]
-             for e in view.elements if "source" in e["data"]}
-    assert {code(uid) for uid in nodes} == {c for c, (n, _) in prevalence.items() if n > 0}
-    for uid, node in nodes.items():
-        assert (node["n_present"], node["n_coded"]) == prevalence[code(uid)]
+    assert {code(u) for u in nodes} == {c for c, (n, _) in prevalence.items() if n > 0}
+    for node in nodes.values():
         assert node["colour"] == legend.kind_colour(node["kind"])
-    assert {pair: e["n_ab"] for pair, e in edges.items()} == pairs
-    biggest = max(nodes.values(), key=lambda n: n["prevalence"])
-    assert biggest["size"] == network.NODE_MAX_PX
-    assert view.status == "ok" and view.shown_nodes == len(nodes) and view.shown_edges == len(edges)
-    assert [r["in_graph"] for r in view.factor_rows] == ["yes"] * len(view.factor_rows)
-    assert view.kinds == sorted({n["kind"] for n in nodes.values()})
+    assert max(n["size"] for n in nodes.values()) == network.NODE_MAX_PX
+    assert view.status == "ok"
 
 
-def test_a_big_network_keeps_the_strongest_and_says_so(service: services.GraphService) -> None:
-    data = service.factor_network(SYNTH, 0, 9999, 1)
-    full = network.build_view(data)
-    cut = network.build_view(data, max_elements=30, max_nodes=8)
-    assert len(cut.elements) <= 30 and cut.shown_nodes == 8
-    assert cut.status == "truncated"
-    assert any(m.startswith("Truncated: the graph is limited to 30 elements (8 factors)") and
-               "the 8 most prevalent of" in m and f"the 22 strongest of {len(full.pair_rows)} links" in m
-               for m in cut.messages)
+def test_a_big_network_is_cut_and_says_so(service: services.GraphService) -> None:
+    data = service.factor_network(Filters(dataset=SYNTH))
+    full = network.build_view(data, alpha=1.0)
+    cut = network.build_view(data, alpha=1.0, max_elements=30, max_nodes=8)
+    assert len(cut.elements) <= 30 and cut.shown_nodes == 8 and cut.status == "truncated"
+    assert any(m.startswith("Truncated: the graph is limited to 30 elements (8 factors)") for m in cut.messages)
     shown = [r for r in cut.factor_rows if r["in_graph"] == "yes"]
     hidden = [r for r in cut.factor_rows if r["in_graph"] == "no"]
     assert min(r["prevalence"] for r in shown) >= max(r["prevalence"] for r in hidden)
-    links = [r["n_ab"] for r in cut.pair_rows if r["in_graph"] == "yes"]
-    assert len(links) == 30 - 8
     assert len(cut.pair_rows) == len(full.pair_rows), "the tables keep every pair"
 
 
-def test_london_alone_has_one_factor_and_no_links(in_app: Flask) -> None:
-    elements, _legend, status, summary, factor_rows, pair_rows = network.update_network(LONDON, [2003, 2024], 1)
+def test_clicking_a_factor_or_a_link_lists_its_homicides(in_app: Flask, graph: tuple[Path, Path]) -> None:
+    chosen = Filters(dataset=SYNTH, year_from=2016, year_to=2020)
+    query = ("MATCH (h)-[:FROM_DATASET]->(d:Dataset) WHERE d.name = $dataset AND h.year >= $y0 AND h.year <= $y1 "
+             "MATCH (h)-[r:HAS_FACTOR]->(f:Factor) WHERE r.present AND f.uid IN $factors "
+             "WITH h, count(DISTINCT f) AS hits WHERE hits = size($factors) RETURN h.uid AS uid ORDER BY uid")
+    for picked, factors in [({"id": "micropathways:alcohol", "label": "Alcohol"}, ["micropathways:alcohol"]),
+                            ({"source": "micropathways:alcohol", "target": "micropathways:drugs"},
+                             ["micropathways:alcohol", "micropathways:drugs"])]:
+        text, rows, status, data = network.list_cases(picked, chosen)
+        with EmbeddedBackend(graph[0]) as backend:
+            want = [r["uid"] for r in backend.run_read(query, {"dataset": SYNTH, "y0": 2016, "y1": 2020,
+                                                               "factors": factors}).rows]
+        assert [r["uid"] for r in rows] == want and want
+        assert f": {len(want):,}." in text
+        assert rows[0]["link"] == f"[{want[0]}](/card?uid={want[0].replace(':', '%3A')})"
+        assert status.to_plotly_json()["props"]["data-status"] == "ok"
+        assert [r["uid"] for r in data["rows"]] == want
+    _text, rows, status, _data = network.list_cases(None, chosen)
+    assert rows == [] and status.to_plotly_json()["props"]["data-status"] == "idle"
+
+
+def test_network_callback_in_the_app(in_app: Flask) -> None:
+    out = network.update_network(LONDON, [2010, 2012], None, None, None, None, 2003, 2024, 0.05, 1)
+    elements, _legend, status, summary, factor_rows, pair_rows = out[:6]
     london = london_frame()
+    window = london[london["Recorded Year"].astype(int).between(2010, 2012)]
     assert [e["data"]["id"] for e in elements] == ["mps:domestic_abuse"]
-    assert factor_rows[0]["n_present"] == (london["Domestic Abuse"] == "Domestic Abuse").sum()
-    assert pair_rows == []
+    assert factor_rows[0]["n_present"] == (window["Domestic Abuse"] == "Domestic Abuse").sum()
+    assert factor_rows[0]["n_coded"] == len(window) and pair_rows == []
     text = json.dumps(status.to_plotly_json(), default=str)
-    assert "no links" in text and "SYNTHETIC" not in text
-    assert summary.startswith("Graph: 1 factor node and 0 co-occurrence links")
-    assert elements[0]["data"]["label"] == "Domestic Abuse"
-
-
-def test_factors_with_the_same_name_are_told_apart_by_scheme(in_app: Flask) -> None:
-    elements, *_ = network.update_network(None, [2003, 2024], 1)
-    labels = {e["data"]["id"]: e["data"]["label"] for e in elements if "source" not in e["data"]}
+    assert "SYNTHETIC" not in text and summary.startswith("Graph: 1 factor node and 0 significant links")
+    out = network.update_network(None, None, None, None, None, None, None, None, 0.05, 1)
+    labels = {e["data"]["id"]: e["data"]["label"] for e in out[0] if "source" not in e["data"]}
     assert labels["mps:domestic_abuse"] == "Domestic Abuse (mps)"
     assert labels["micropathways:domestic_abuse"] == "Domestic abuse (micropathways)"
-    assert labels["micropathways:alcohol"] == "Alcohol"
+    assert "SYNTHETIC data" in json.dumps(out[2].to_plotly_json(), default=str)
+    empty = network.update_network(SYNTH, [1900, 1901], None, None, None, None, 2003, 2024, 0.05, 1)
+    assert empty[0] == [] and empty[2].to_plotly_json()["props"]["data-status"] == "empty"
 
 
-def test_network_callbacks_in_the_app(in_app: Flask, graph: tuple[Path, Path]) -> None:
-    options, low, high, marks, value = network.update_filters(SYNTH, [2003, 2018])
-    assert {o["value"] for o in options} == {LONDON, SYNTH}
-    assert next(o["label"] for o in options if o["value"] == SYNTH).startswith(f"{SYNTH} (synthetic)")
-    cases = pd.read_csv(graph[1] / "cases.csv", dtype=str)
-    assert (low, high) == (cases["year"].astype(int).min(), cases["year"].astype(int).max())
-    assert value == [low, 2018] and marks[low] == str(low)
-    elements, _legend, status, _summary, factor_rows, _pairs = network.update_network(SYNTH, value, 1)
-    assert elements and factor_rows
-    status_json = status.to_plotly_json()
-    assert status_json["props"]["data-status"] == "ok"
-    assert "SYNTHETIC" in json.dumps(status_json, default=str)
-    options, *_rest = network.update_filters("nope", None)
-    assert {"label": "nope (not in this database)", "value": "nope"} in options
-    elements, _legend, status, _summary, factor_rows, _pairs = network.update_network("nope", None, 1)
-    assert elements == [] and factor_rows == []
-    assert status.to_plotly_json()["props"]["data-status"] == "error"
-    assert "no dataset 'nope'" in json.dumps(status.to_plotly_json(), default=str)
+def test_network_layout_takes_its_filters_from_the_url(in_app: Flask) -> None:
+    page = network.layout(dataset=LONDON, year_from="2010", year_to="2012", alpha="0.01", min_count="2",
+                          motive="theft_gain", other="x")
+    found = {c.id: c for c in _walk(page) if isinstance(getattr(c, "id", None), str)}
+    assert found[ids.NET_FILTERS.dataset].value == LONDON
+    assert found[ids.NET_FILTERS.years].value == [2010, 2012]
+    assert found[ids.NET_FILTERS.motive].value == "theft_gain"
+    assert found[ids.NET_ALPHA].value == 0.01 and found[ids.NET_MIN_COUNT].value == 2
+    assert network.layout(year_from="junk", alpha="x").children  # bad values fall back, never crash
 
 
-def test_an_empty_year_range_says_no_data(in_app: Flask) -> None:
-    elements, _legend, status, *_ = network.update_network(SYNTH, [1900, 1901], 1)
-    assert elements == []
-    props = status.to_plotly_json()["props"]
-    assert props["data-status"] == "empty" and "No data" in json.dumps(props, default=str)
-
-
-def test_network_layout_takes_its_filters_from_the_url() -> None:
-    page = network.layout(dataset=LONDON, year_from="2010", year_to="2012", min_count="2", other="x")
-    found = {c.id: c for c in _walk(page) if getattr(c, "id", None) in (ids.NET_DATASET, ids.NET_YEARS,
-                                                                         ids.NET_MIN_COUNT)}
-    assert found[ids.NET_DATASET].value == LONDON
-    assert found[ids.NET_DATASET].options == [{"label": LONDON, "value": LONDON}]
-    assert found[ids.NET_YEARS].value == [2010, 2012]
-    assert found[ids.NET_MIN_COUNT].value == 2
-    assert network.layout(year_from="junk").children  # bad values fall back, never crash
+# ---- card page ------------------------------------------------------------------------------------
+def test_the_card_shows_the_files_factors_and_similar_cases(in_app: Flask, graph: tuple[Path, Path]) -> None:
+    factors = pd.read_csv(graph[1] / "factors.csv", dtype=str)
+    events = pd.read_csv(graph[1] / "events.csv", dtype=str)
+    case = "SYN-000007"
+    uid = f"{SYNTH}:{case}"
+    out = card.show_card(1, uid, "")
+    labels = {c.uid.split(":", 1)[1]: c.label for c in get_vocabulary().concepts.values()
+              if c.label_class == "Factor" and c.uid.startswith("micropathways:")}
+    mine = factors[factors["case_id"] == case]
+    text = json.dumps([c.to_plotly_json() for c in out[0]], default=str)
+    for value, group in mine.groupby("value"):
+        for code_ in group["factor"]:
+            if value in ("present", "absent"):
+                assert labels[code_] in text, (value, code_)
+    present = sorted(labels[c] for c in mine.loc[mine["value"] == "present", "factor"])
+    card_row = out[2]["rows"][0]
+    assert sorted(card_row["factors_present"]) == present
+    steps = out[5]
+    assert len(steps) == (events["case_id"] == case).sum()
+    assert out[11] == f"?uid={SYNTH}%3A{case}"
+    similar_rows = out[8]
+    assert similar_rows and uid not in {r["uid"] for r in similar_rows}
+    assert all(r["jaccard"] <= similar_rows[0]["jaccard"] for r in similar_rows)
+    assert "SYNTHETIC" in json.dumps(out[1].to_plotly_json(), default=str)
+    missing = card.show_card(1, "nope:1", "")
+    assert missing[1].to_plotly_json()["props"]["data-status"] == "empty"
+    assert card.show_card(0, "", "")[1].to_plotly_json()["props"]["data-status"] == "idle"
 
 
 # ---- workbench page -----------------------------------------------------------------------------
@@ -434,7 +576,9 @@ def test_the_app_starts_without_touching_the_database(tmp_path: Path) -> None:
     assert client.get("/").status_code == 200
     assert not (tmp_path / "absent.lbdb").exists()
     layout = client.get("/_dash-layout").get_json()
-    assert ids.NAV_WORKBENCH in json.dumps(layout)
+    text = json.dumps(layout)
+    for page in ("overview", "network", "card", "workbench"):
+        assert json.dumps(ids.nav_link_id(page))[1:-1].replace('"', '\\"') in text or page in text
     services.installed(dash_app.server).close()
 
 
@@ -442,21 +586,27 @@ def test_callbacks_answer_over_http(app: Any) -> None:
     client = app.server.test_client()
     client.get("/")
     outputs = [d["output"] for d in client.get("/_dash-dependencies").get_json()]
-    assert any(ids.NET_GRAPH in o for o in outputs) and any(ids.WB_TABLE in o for o in outputs)
+    assert any(ids.NET_GRAPH in o for o in outputs) and any(ids.OV_YEAR.table in o for o in outputs)
+    f = ids.OV_FILTERS
     body = {
-        "output": f"..{ids.WB_TABLE}.data...{ids.WB_TABLE}.columns...{ids.WB_STATUS}.children..",
-        "outputs": [{"id": ids.WB_TABLE, "property": "data"}, {"id": ids.WB_TABLE, "property": "columns"},
-                    {"id": ids.WB_STATUS, "property": "children"}],
-        "inputs": [{"id": ids.WB_RUN, "property": "n_clicks", "value": 1},
-                   {"id": ids.WB_QUERY, "property": "value", "value": "factor_prevalence"}],
-        "state": [[{"id": ids.param_id("dataset"), "property": "value", "value": LONDON}],
-                  [{"id": ids.param_id("dataset"), "property": "id", "value": ids.param_id("dataset")}]],
-        "changedPropIds": [f"{ids.WB_RUN}.n_clicks"],
+        "output": f"..{f.url}.search...{f.share}.href...{f.summary}.children..",
+        "outputs": [{"id": f.url, "property": "search"}, {"id": f.share, "property": "href"},
+                    {"id": f.summary, "property": "children"}],
+        "inputs": [{"id": f.dataset, "property": "value", "value": LONDON},
+                   {"id": f.years, "property": "value", "value": [2010, 2024]},
+                   {"id": f.area, "property": "value", "value": None},
+                   {"id": f.motive, "property": "value", "value": None},
+                   {"id": f.method, "property": "value", "value": "shooting"},
+                   {"id": f.relationship, "property": "value", "value": None}],
+        "state": [{"id": f.years, "property": "min", "value": 2003}, {"id": f.years, "property": "max", "value": 2024},
+                  {"id": f.url, "property": "search", "value": ""}],
+        "changedPropIds": [f"{f.method}.value"],
     }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.data[:500]
-    table = response.get_json()["response"][ids.WB_TABLE]
-    assert [row["uid"] for row in table["data"]] == ["mps:domestic_abuse"]
+    answer = response.get_json()["response"]
+    assert answer[f.url]["search"] == "?dataset=london-mps&year_from=2010&year_to=2024&method=shooting"
+    assert answer[f.summary]["children"] == "Showing london-mps, 2010–2024, method: shooting"
 
 
 # ---- helpers ------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from dash.exceptions import MissingCallbackContextException
 from dashboard import ids, legend, panels, services
 from dashboard.pages import attrs, data_table, filters, labelled
 from dashboard.panels import panel, state, state_for_error
+from patterns.slices import Filters
 
 F = ids.NET_FILTERS
 MAX_ELEMENTS = 300  # nodes + edges drawn; beyond this a force layout is unreadable and slow
