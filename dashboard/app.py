@@ -138,7 +138,7 @@ def create_app(db_uri: str | None = None, *, query_dir: str | Path | None = None
     ``query_dir`` holds the analyst's own saved queries (default: $MICROPATH_QUERY_DIR or
     ~/.local/share/micropathways/queries; see queries/user_store.py)."""
     app = Dash(__name__, use_pages=True, pages_folder="", title="Micropathways",
-               update_title="", index_string=INDEX)
+               update_title="", index_string=INDEX, suppress_callback_exceptions=True)
     service = services.GraphService(db_uri)
     services.install(app.server, service)
     service.user_store = UserQueryStore(query_dir)
