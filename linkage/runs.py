@@ -124,7 +124,7 @@ def run_bundle(spec: RunSpec, links: pd.DataFrame, left: pd.DataFrame, right: pd
     bundle = GraphBundle(dataset=f"links:{spec.uid}")
     bundle.add_nodes("LinkRun", pd.DataFrame([{
         "uid": spec.uid, "left_dataset": spec.left, "right_dataset": spec.right,
-        "link_method": _method_name(spec), "threshold": spec.threshold, "parameters": spec.parameters_json,
+        "link_method": _method_name(spec), "threshold": _threshold(spec), "parameters": spec.parameters_json,
         "model": json.dumps(model, sort_keys=True) if model else None, "link_count": len(links),
         "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }]))
@@ -134,7 +134,7 @@ def run_bundle(spec: RunSpec, links: pd.DataFrame, left: pd.DataFrame, right: pd
         "from": links["left_uid"], "to": links["right_uid"], "run": spec.uid,
         "link_method": _method_name(spec), "match_probability": links["match_probability"].astype(float),
         "match_weight": pd.to_numeric(links["match_weight"], errors="coerce"),
-        "agreed_fields": links["agreed_fields"], "threshold": spec.threshold, "status": PROPOSED,
+        "agreed_fields": links["agreed_fields"], "threshold": _threshold(spec), "status": PROPOSED,
     })
     pair_of = list(zip(links["left_uid"].map(labels_left), links["right_uid"].map(labels_right), strict=True))
     pairs = {(a, b) for a in set(labels_left.values()) for b in set(labels_right.values())}
@@ -142,6 +142,11 @@ def run_bundle(spec: RunSpec, links: pd.DataFrame, left: pd.DataFrame, right: pd
         rows = frame[[p == (src, dst) for p in pair_of]]
         bundle.add_rels(LINK, src, dst, rows.reset_index(drop=True))
     return bundle.conform(get_schema())
+
+
+def _threshold(spec: RunSpec) -> float:
+    """The run's threshold; a deterministic run links only exact agreement, i.e. probability 1."""
+    return 1.0 if spec.threshold is None else float(spec.threshold)
 
 
 def _method_name(spec: RunSpec) -> str:
