@@ -47,7 +47,7 @@ def comparison(name: str) -> Any:
     spec = field(name)
     if not spec.numeric or not spec.tolerances:
         return cl.ExactMatch(name)
-    levels = [cll.NullLevel(name), cll.ExactMatchLevel(name),
+    levels: list[Any] = [cll.NullLevel(name), cll.ExactMatchLevel(name),
               *(cll.AbsoluteDifferenceLevel(name, d) for d in spec.tolerances), cll.ElseLevel()]
     return cl.CustomComparison(levels, output_column_name=name,
                                comparison_description=f"{name}: exact, within {spec.tolerances}, else")
