@@ -83,4 +83,12 @@ class ValidationFailed(MicropathError):
         super().__init__("\n".join(lines))
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([p.__dict__ for p in self.problems.items])
+        """Every kept problem, one row each, ready to export (``--problems FILE``): a value copied from the
+        input that would start a spreadsheet formula is neutralised, as in query CSV output."""
+        from queries.formatting import csv_safe  # the one CSV-injection rule, shared with query exports
+
+        frame = pd.DataFrame([p.__dict__ for p in self.problems.items])
+        for column in ("file", "column", "value", "expected"):
+            if column in frame.columns:
+                frame[column] = frame[column].map(lambda v: csv_safe(v) if isinstance(v, str) else v)
+        return frame

@@ -5,12 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from graph_model.backend import QueryResult
 
 FORMATS = ("table", "csv", "json")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet reads a cell as a formula when it starts with one of these (OWASP "CSV injection"); some
+# also skip leading spaces and line breaks first, so whitespace before them counts too.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# A plain decimal number (optionally signed, with a fraction and exponent) is left alone: a spreadsheet
+# reads it as that number, never as a formula, and negative figures must stay numbers. Only this ASCII
+# form counts: "-inf", "-nan", "1_000" or "-١" are text to a spreadsheet (and "-inf" a formula to Excel).
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def to_json(result: QueryResult) -> str:
@@ -26,26 +33,30 @@ def _cell(value: Any) -> str:
 
 
 def csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection): prefix with a quote, as OWASP advises."""
-    if text.startswith(_FORMULA_START) and not _is_number(text):
+    """Neutralise spreadsheet formulas (CSV injection) by prefixing a single quote, as OWASP advises.
+
+    Escaped: a cell whose first character that is not white space is ``=``, ``+``, ``-`` or ``@``, and a
+    cell starting with a tab, CR or LF. Left alone: plain numbers such as ``-1`` or ``+2.5e3`` (a spreadsheet
+    reads them as numbers; no formula can hide in them) and everything else.
+    """
+    if not text or _PLAIN_NUMBER.fullmatch(text):
+        return text
+    if text.startswith(_FORMULA_START) or text.lstrip().startswith(_FORMULA_START):
         return "'" + text
     return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def to_csv(result: QueryResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    # The csv module quotes only the line terminator's characters: a lone CR would be written bare and
+    # start a new row in a spreadsheet (where a formula after it escapes csv_safe), so such rows are
+    # written with every field quoted.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(result.columns)
     for row in result.rows:
-        writer.writerow([csv_safe(_cell(row[c])) for c in result.columns])
+        cells = [csv_safe(_cell(row[c])) for c in result.columns]
+        (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     return buffer.getvalue()
 
 
