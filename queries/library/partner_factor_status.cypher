@@ -21,17 +21,17 @@
 MATCH (d:Dataset)
 WHERE d.name = $dataset
 MATCH (h)-[:FROM_DATASET]->(d)
-WHERE h.year IS NOT NULL AND (h.kind IS NULL OR h.kind IN ['homicide', 'murder_suicide'])
+WHERE h.year IS NOT NULL AND (h.kind IS NULL OR h.kind = 'homicide' OR h.kind = 'murder_suicide')
 WITH d, count(h) AS records
 MATCH (h)-[:FROM_DATASET]->(d)
-WHERE h.year IS NOT NULL AND (h.kind IS NULL OR h.kind IN ['homicide', 'murder_suicide'])
+WHERE h.year IS NOT NULL AND (h.kind IS NULL OR h.kind = 'homicide' OR h.kind = 'murder_suicide')
 MATCH (h)-[r:HAS_FACTOR]->(f:Factor)
 WITH d, records, f, h, max(CASE WHEN r.present THEN 1 ELSE 0 END) AS present
 WITH d, records, f, count(h) AS coded, sum(present) AS n_present
 WITH f, records, n_present,
      CASE WHEN d.factor_recording = 'presence_only' THEN records ELSE coded END AS n_coded
-UNWIND ['present', 'absent', 'not coded'] AS status
-RETURN f.label + ' (' + f.uid + ')' AS factor, status,
-       CASE status WHEN 'present' THEN n_present WHEN 'absent' THEN n_coded - n_present
-            ELSE records - n_coded END AS homicides
+UNWIND range(0, 2) AS i
+RETURN f.label + ' (' + f.uid + ')' AS factor,
+       CASE i WHEN 0 THEN 'present' WHEN 1 THEN 'absent' ELSE 'not coded' END AS status,
+       CASE i WHEN 0 THEN n_present WHEN 1 THEN n_coded - n_present ELSE records - n_coded END AS homicides
 ORDER BY factor, status

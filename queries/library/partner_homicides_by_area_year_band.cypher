@@ -22,9 +22,9 @@
 MATCH (d:Dataset)
 WHERE d.name = $dataset
 MATCH (h)-[:FROM_DATASET]->(d)
-WHERE h.year IS NOT NULL AND (h.kind IS NULL OR h.kind IN ['homicide', 'murder_suicide'])
+WHERE h.year IS NOT NULL AND (h.kind IS NULL OR h.kind = 'homicide' OR h.kind = 'murder_suicide')
 OPTIONAL MATCH (h)-[:IN_AREA]->(:Area)-[:MAPS_TO*0..3]->(a:Area)
-WHERE a.level IN ['borough', 'state']
+WHERE a.level = 'borough' OR a.level = 'state'
 WITH h, min(CASE WHEN a IS NULL THEN NULL ELSE a.label + ' (' + a.code + ')' END) AS first_area
 RETURN coalesce(first_area, '(no borough or state)') AS area, h.year - h.year % 5 AS year_band,
        count(h) AS homicides

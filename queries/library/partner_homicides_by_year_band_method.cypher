@@ -22,7 +22,7 @@
 MATCH (d:Dataset)
 WHERE d.name = $dataset
 MATCH (h)-[:FROM_DATASET]->(d)
-WHERE h.year IS NOT NULL AND (h.kind IS NULL OR h.kind IN ['homicide', 'murder_suicide'])
+WHERE h.year IS NOT NULL AND (h.kind IS NULL OR h.kind = 'homicide' OR h.kind = 'murder_suicide')
 OPTIONAL MATCH (h)-[:BY_METHOD]->(:Method)-[:MAPS_TO*0..1]->(m:Method)
 WHERE m.scheme = 'micropathways'
 WITH h, min(m.label) AS first_method
