@@ -176,3 +176,39 @@ def test_run_parameters_name_the_run() -> None:
         RunSpec("a", "a", "deterministic", keys=("iccs",))
     with pytest.raises(LinkageError, match="threshold"):
         RunSpec("a", "b", "splink", block=("year",), compare=("month",))
+
+
+def test_cli_runs_lists_reviews_and_summarises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from cli.main import main
+    from graph_model.embedded import EmbeddedBackend
+
+    db = tmp_path / "cli.lbdb"
+    with EmbeddedBackend(db, read_only=False) as backend:
+        load_source(backend, write_source(tmp_path, "police-x", "Homicide", LEFT))
+        load_source(backend, write_source(tmp_path, "partner-y", "Incident", RIGHT, kind="homicide"))
+    uri = f"embedded:{db}"
+    run = ["link", "run", "--left", "police-x", "--right", "partner-y", "--method", "deterministic",
+           "--keys", "area_borough,year,month", "--db", uri, "--format", "json"]
+    assert main(run) == 0
+    (made,) = json.loads(capsys.readouterr().out)
+    assert made["run"] == spec("area_borough", "year", "month").uid
+    assert made["links"] == made["relationships_written"] == len(expected_pairs(["borough", "yr", "mon"]))
+    assert main(run) == 0 and json.loads(capsys.readouterr().out)[0]["relationships_written"] == 0
+    assert main(["link", "reject", "--run", made["run"], "--pair", "police-x:P2", "partner-y:A3",
+                 "--reviewer", "rev-01", "--db", uri]) == 0
+    capsys.readouterr()
+    assert main(["link", "list", "--left", "police-x", "--status", "rejected", "--db", uri, "--format", "json"]) == 0
+    rejected = json.loads(capsys.readouterr().out)
+    assert [(r["left_uid"], r["right_uid"], r["reviewer"]) for r in rejected] == [
+        ("police-x:P2", "partner-y:A3", "rev-01")]
+    assert main(["link", "review", "--run", made["run"], "--db", uri, "--format", "json"]) == 0
+    review = json.loads(capsys.readouterr().out)
+    assert len(review) == made["links"] - 1 and all(r["left_year"] == r["right_year"] for r in review)
+    assert main(["link", "summary", "--db", uri, "--format", "csv"]) == 0
+    summary = [line for line in capsys.readouterr().out.splitlines() if line]
+    assert summary[0].startswith("run,left_dataset,right_dataset") and len(summary) == 2
+    assert main(["link", "accept", "--run", made["run"], "--pair", "police-x:P9", "partner-y:A1",
+                 "--reviewer", "rev-01", "--db", uri]) == 1
+    assert "has no link" in capsys.readouterr().err
