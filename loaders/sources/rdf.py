@@ -245,11 +245,14 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _check_personal(nodes: dict[str, pd.DataFrame], schema: GraphSchema, file: str, problems: Problems) -> None:
-    for label, frame in nodes.items():
+    for label, frame in list(nodes.items()):
+        # content_hash is recomputed by GraphBundle.conform, so the file's value is never kept (a round
+        # trip that recomputes the same hash shows the record came back whole)
+        frame = frame.drop(columns=["content_hash"], errors="ignore")
         columns = [p.name for p in schema.node(label).properties if p.type == "string" and p.name in frame]
         frame["_line"] = range(1, len(frame) + 1)
         refuse_personal_values(f"{file} (mp:{label} nodes in uid order)", frame, columns, problems)
-        frame.drop(columns="_line", inplace=True)
+        nodes[label] = frame.drop(columns="_line")
 
 
 def _drop_known_concepts(nodes: dict[str, pd.DataFrame], content: RdfContent, vocab: Vocabulary,
