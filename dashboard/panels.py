@@ -37,8 +37,10 @@ from dashboard.services import ServiceError
 from queries.formatting import csv_safe
 
 STATES = ("running", "ok", "empty", "truncated", "timeout", "error", "idle", "done")  # the kinds a state has
-GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True,
-                                "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+# No "share chart" button: nothing leaves the machine (plotly's cloud upload would send the data away).
+GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True, "showSendToCloud": False,
+                                "showEditInChartStudio": False,
+                                "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud"],
                                 "toImageButtonOptions": {"format": "png", "scale": 2}}
 MAX_STORED_ROWS = 20_000  # rows a panel sends to the browser for its CSV; beyond, it says truncated
 

@@ -11,6 +11,7 @@ drives that browser and never downloads one.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,13 +21,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
+import pandas as pd
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
 
 from dashboard import ids
 from dashboard.pages import dom_id
 from graph_model.embedded import EmbeddedBackend
+from graph_model.vocab import get_vocabulary
 from queries.registry import default_registry
 from queries.runner import run_saved_query
 from tests.conftest import REPO
@@ -34,6 +38,7 @@ from tests.test_dashboard import (
     LONDON,
     SYNTH,
     build_dashboard_db,
+    expected_pair_tests,
     expected_prevalence,
     london_frame,
 )
@@ -194,69 +199,205 @@ def wait_for_url(page: Page, *parts: str) -> None:
     page.wait_for_function("(parts) => parts.every(p => window.location.search.includes(p))", arg=list(parts))
 
 
-def choose(page: Page, dropdown_id: str, option_name: str) -> None:
+def choose(page: Page, dropdown_id: str, option_name: str | re.Pattern[str]) -> None:
     page.click(f"#{dropdown_id}")
     page.get_by_role("option", name=option_name).click()
 
 
-def present_factor_count(rows: list[dict[str, Any]]) -> int:
-    return sum(1 for row in rows if row["n_present"] > 0)
+# ---- the shell -----------------------------------------------------------------------------------
+def test_navigation_lists_every_page_and_the_keyboard_reaches_content(page: Page, served: Served) -> None:
+    page.goto(served.base + "/")
+    wait_status(page, ids.OV_YEAR.status, "ok")
+    links = page.locator(f"#{ids.NAV} a").all_inner_texts()
+    assert links[:2] == ["Overview", "Factor network"]
+    assert {"Micropathways", "Homicide card", "Query workbench"} <= set(links)
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.url.endswith(f"#{ids.MAIN}")
+    page.keyboard.press("Tab")  # the next stop is inside the main content, not the navigation
+    inside = page.evaluate(f"() => document.getElementById('{ids.MAIN}').contains(document.activeElement)")
+    assert inside
+
+
+# ---- overview ------------------------------------------------------------------------------------
+def test_overview_shows_the_numbers_and_follows_the_filters(page: Page, served: Served) -> None:
+    page.goto(served.base + "/")
+    status = wait_status(page, ids.OV_YEAR.status, "ok")
+    assert "SYNTHETIC data" in status
+    badges = page.locator(f"#{ids.OV_BADGES} li").all_inner_texts()
+    london = london_frame()
+    assert badges == [f"{LONDON} · real data · {len(london):,} records", f"{SYNTH} · SYNTHETIC · 300 records"]
+    page.wait_for_selector(f"#{ids.OV_YEAR.section} .js-plotly-plot .scatterlayer .trace", state="attached")
+    assert page.locator(f"#{ids.OV_YEAR.section} .js-plotly-plot .scatterlayer .trace").count() == 2  # 2 datasets
+    buttons = page.locator(f"#{ids.OV_YEAR.section} .modebar-btn").evaluate_all(
+        "(all) => all.map(b => b.getAttribute('data-title'))")
+    assert "Download plot as a PNG" in buttons, "charts export as PNG from the modebar"
+    assert not [b for b in buttons if "Share" in (b or "")], "nothing is sent to a chart cloud"
+    screenshot(page, "overview")
+
+    choose(page, ids.OV_FILTERS.dataset, re.compile(f"^{LONDON} "))
+    wait_for_url(page, f"dataset={LONDON}")
+    page.wait_for_function("(id) => document.querySelectorAll('#' + id + ' li').length === 1", arg=ids.OV_BADGES)
+    status = wait_status(page, ids.OV_YEAR.status, "ok")
+    assert "SYNTHETIC" not in status
+    page.locator(f"#{ids.OV_YEAR.section} summary").click()  # the numbers behind the chart
+    page.wait_for_function("(id) => document.querySelectorAll('#' + id + ' tbody tr td').length > 0",
+                           arg=ids.OV_YEAR.table)
+    shown = table_rows(page, ids.OV_YEAR.table)
+    expected = london["Recorded Year"].astype(int).value_counts().sort_index()
+    assert [(int(r["year"]), int(r["records"].replace(",", ""))) for r in shown] == list(expected.items())[:len(shown)]
+    with page.expect_download() as download:
+        page.locator(f"[id='{dom_id(ids.OV_YEAR.csv)}']").click()
+    text = Path(download.value.path()).read_text()
+    assert text.splitlines()[0] == "dataset,year,records"
+    assert len(text.splitlines()) == 1 + len(expected)
+    screenshot(page, "overview-london")
 
 
 # ---- the network page ----------------------------------------------------------------------------
-def test_network_page_draws_the_factor_network(page: Page, served: Served) -> None:
-    page.goto(served.base + "/")
-    status = wait_status(page, ids.NET_STATUS, "ok", "truncated", showing="for all datasets, 2003–2024")
-    assert "Includes SYNTHETIC data" in status
-    wait_for_url(page, "year_from=2003", "year_to=2024")
-    prevalence = direct(served, "factor_prevalence", {"year_from": 2003, "year_to": 2024})
-    pairs = direct(served, "factor_cooccurrence", {"year_from": 2003, "year_to": 2024})
-    assert graph_counts(page) == (present_factor_count(prevalence), len(pairs))
-    shown = table_rows(page, ids.NET_FACTOR_TABLE)
-    assert [r["factor"] for r in shown] == [r["factor"] for r in prevalence][:len(shown)]
-    assert page.locator(f"#{ids.NET_SUMMARY}").inner_text().startswith(
-        f"Graph: {present_factor_count(prevalence)} factor nodes and {len(pairs)} co-occurrence links")
-    legend_items = page.locator(f"#{ids.NET_LEGEND} li").all_inner_texts()
-    assert {"Substance", "Domestic", "Health"} <= set(legend_items)
+def test_network_draws_significant_links_and_follows_the_filters(page: Page, served: Served) -> None:
+    page.goto(served.base + f"/network?dataset={SYNTH}")
+    status = wait_status(page, ids.NET_STATUS, "ok", showing=f"for {SYNTH}")
+    assert f"SYNTHETIC data: {SYNTH}" in status
+    cases = pd.read_csv(served.bundle / "cases.csv", dtype=str)
+    first, last = int(cases["year"].astype(int).min()), int(cases["year"].astype(int).max())
+    prevalence = expected_prevalence(served.bundle, first, last)
+    pairs = expected_pair_tests(served.bundle, first, last)
+    significant = {k for k, w in pairs.items() if w.get("q", 1) <= 0.05 and w["n_ab"] >= 1}
+    assert graph_counts(page) == (sum(1 for n, _ in prevalence.values() if n > 0), len(significant))
+    assert {"Substance", "Domestic", "Health"} <= set(page.locator(f"#{ids.NET_LEGEND} li").all_inner_texts())
     screenshot(page, "network")
 
-
-def test_filters_change_the_view_and_the_url(page: Page, served: Served) -> None:
-    page.goto(served.base + "/")
-    wait_status(page, ids.NET_STATUS, "ok", "truncated", showing="for all datasets")
-    choose(page, ids.NET_DATASET, f"{SYNTH} (synthetic)")
-    wait_for_url(page, f"dataset={SYNTH}")
-    status = wait_status(page, ids.NET_STATUS, "ok", showing=f"links for {SYNTH}")
-    assert f"SYNTHETIC data: {SYNTH}" in status
-    start = page.locator("input.dash-range-slider-min-input")
+    start = page.locator(f"#{ids.NET_FILTERS.years} input.dash-range-slider-min-input")
     start.fill("2020")
     start.press("Tab")  # the slider's number box commits on blur
     wait_for_url(page, f"dataset={SYNTH}", "year_from=2020")
-    wait_status(page, ids.NET_STATUS, "ok", showing=f"links for {SYNTH}, 2020–")
-    end = int(page.locator("input.dash-range-slider-max-input").input_value())
-    expected = expected_prevalence(served.bundle, 2020, end)
-    rows = {r["factor"]: r for r in table_rows(page, ids.NET_FACTOR_TABLE)}
-    labels = {r["factor"]: r["uid"].split(":", 1)[1]
-              for r in direct(served, "factor_prevalence", {"dataset": SYNTH})}
-    assert len(rows) == len(expected)
-    for factor, row in rows.items():
-        assert (int(row["n_present"]), int(row["n_coded"])) == expected[labels[factor]], factor
-    pairs = direct(served, "factor_cooccurrence", {"dataset": SYNTH, "year_from": 2020, "year_to": end})
-    assert graph_counts(page) == (sum(1 for n, _ in expected.values() if n > 0), len(pairs))
+    wait_status(page, ids.NET_STATUS, "ok", showing=f"for {SYNTH}, 2020–")
+    pairs = expected_pair_tests(served.bundle, 2020, last)
+    significant = {k for k, w in pairs.items() if w.get("q", 1) <= 0.05 and w["n_ab"] >= 1}
+    prevalence = expected_prevalence(served.bundle, 2020, last)
+    page.wait_for_function("(n) => window.cy && window.cy.edges().length === n", arg=len(significant))
+    assert graph_counts(page) == (sum(1 for n, _ in prevalence.values() if n > 0), len(significant))
+    rows = {r["factor"]: r for r in table_rows(page, ids.NET_FACTORS.table)}
+    assert sorted(int(r["n_present"]) for r in rows.values()) == sorted(n for n, _ in prevalence.values())[-len(rows):]
+
+    choose(page, ids.NET_ALPHA, "1 (every tested pair)")
+    wait_for_url(page, "alpha=1")
+    loose = sum(1 for w in pairs.values() if "q" in w and w["n_ab"] >= 1)
+    page.wait_for_function("(n) => window.cy && window.cy.edges().length === n", arg=loose)
     screenshot(page, "network-synthetic-2020")
 
-    # A shared link opens the same view.
-    page.goto(served.base + f"/?dataset={LONDON}&year_from=2010&year_to=2012")
+    page.goto(served.base + f"/network?dataset={LONDON}&year_from=2010&year_to=2012")
     status = wait_status(page, ids.NET_STATUS, "ok", showing=f"for {LONDON}, 2010–2012")
     assert "no links" in status and "SYNTHETIC" not in status
     london = london_frame()
     window = london[london["Recorded Year"].astype(int).between(2010, 2012)]
-    (row,) = table_rows(page, ids.NET_FACTOR_TABLE)
+    (row,) = table_rows(page, ids.NET_FACTORS.table)
     assert int(row["n_present"]) == (window["Domestic Abuse"] == "Domestic Abuse").sum()
-    assert int(row["n_coded"]) == len(window)
     assert graph_counts(page) == (1, 0)
-    assert f"dataset={LONDON}" in page.url and "year_from=2010" in page.url
-    screenshot(page, "network-london-link")
+
+
+def click_element(page: Page, element_id: str) -> None:
+    """A real mouse click on a Cytoscape node, or on the middle of an edge, once the layout has settled."""
+    page.locator(f"#{ids.NET_GRAPH}").scroll_into_view_if_needed()
+    where = """([graph, id]) => {
+        const el = window.cy.getElementById(id);
+        const box = document.getElementById(graph).getBoundingClientRect();
+        const p = el.isNode() ? el.renderedPosition() : el.renderedMidpoint();
+        return [box.left + p.x, box.top + p.y]; }"""
+    previous = None
+    for _ in range(40):
+        point = page.evaluate(where, [ids.NET_GRAPH, element_id])
+        if point == previous:
+            break
+        previous = point
+        page.wait_for_timeout(250)
+    page.mouse.click(*point)
+
+
+def test_clicking_the_network_lists_its_homicides_and_opens_a_card(page: Page, served: Served) -> None:
+    page.goto(served.base + f"/network?dataset={SYNTH}&year_from=2016&year_to=2020")
+    wait_status(page, ids.NET_STATUS, "ok", showing=f"for {SYNTH}, 2016–2020")
+    page.wait_for_function("() => window.cy && window.cy.nodes().length > 0")
+    factor = "micropathways:alcohol"
+    click_element(page, factor)
+    wait_status(page, ids.NET_CASES.status, "ok", "truncated")
+    expected = behind(served, [factor], 2016, 2020)
+    assert f"Records with Alcohol present, for {SYNTH}, 2016–2020: {len(expected):,}." in page.locator(
+        f"#{ids.NET_SELECTION}").inner_text()
+    assert all_listed(page) == expected
+
+    edge = page.evaluate("() => window.cy.edges().filter(e => e.data('n_ab') > 0).map(e => e.id())[0]")
+    click_element(page, edge)
+    a, b = edge.split("|")
+    expected = behind(served, [a, b], 2016, 2020)
+    page.wait_for_function("([id, n]) => document.getElementById(id).innerText.includes(': ' + n + '.')",
+                           arg=[ids.NET_SELECTION, f"{len(expected):,}"])
+    assert all_listed(page) == expected
+    screenshot(page, "network-selection")
+
+    page.get_by_role("link", name=expected[-1], exact=True).click()  # the table is on its last page
+    page.wait_for_url(re.compile(r"/card\?uid="))
+    assert unquote(page.url).endswith(f"/card?uid={expected[-1]}")
+    wait_status(page, ids.CARD_PANEL.status, "ok")
+    assert expected[-1] in page.locator(f"#{ids.CARD_FACTS}").inner_text()
+
+
+def behind(served: Served, factors: list[str], year_from: int, year_to: int) -> list[str]:
+    """Independent query: records of the synthetic dataset in the years with every factor present."""
+    query = ("MATCH (h)-[:FROM_DATASET]->(d:Dataset) WHERE d.name = $dataset AND h.year >= $y0 AND h.year <= $y1 "
+             "MATCH (h)-[r:HAS_FACTOR]->(f:Factor) WHERE r.present AND f.uid IN $factors "
+             "WITH h, count(DISTINCT f) AS hits WHERE hits = size($factors) RETURN h.uid AS uid ORDER BY uid")
+    with EmbeddedBackend(served.db) as backend:
+        return [r["uid"] for r in backend.run_read(query, {"dataset": SYNTH, "y0": year_from, "y1": year_to,
+                                                           "factors": factors}).rows]
+
+
+def all_listed(page: Page) -> list[str]:
+    """Every uid of the paged cases table (page through it)."""
+    seen: list[str] = []
+    while True:
+        seen += [r["link"] for r in table_rows(page, ids.NET_CASES.table)]
+        following = page.locator(f"#{ids.NET_CASES.table} button.next-page")
+        if following.count() == 0 or following.is_disabled():
+            return seen
+        before = seen[-1]
+        following.click()
+        page.wait_for_function("([id, uid]) => !document.getElementById(id).innerText.includes(uid)",
+                               arg=[ids.NET_CASES.table, before])
+
+
+# ---- the card page -------------------------------------------------------------------------------
+def test_card_shows_the_coded_factors_and_similar_homicides(page: Page, served: Served) -> None:
+    case = "SYN-000007"
+    uid = f"{SYNTH}:{case}"
+    page.goto(served.base + f"/card?uid={quote(uid)}")
+    status = wait_status(page, ids.CARD_PANEL.status, "ok")
+    assert "SYNTHETIC record" in status
+    factors = pd.read_csv(served.bundle / "factors.csv", dtype=str)
+    labels = {c.uid.split(":", 1)[1]: c.label for c in get_vocabulary().concepts.values()
+              if c.label_class == "Factor" and c.uid.startswith("micropathways:")}
+    mine = factors[factors["case_id"] == case]
+    present = sorted(labels[c] for c in mine.loc[mine["value"] == "present", "factor"])
+    facts = page.locator(f"#{ids.CARD_FACTS} dd")
+    terms = page.locator(f"#{ids.CARD_FACTS} dt").all_inner_texts()
+    chips = facts.nth(terms.index("Factors present")).locator("li").all_inner_texts()
+    assert sorted(chips) == present
+    wait_status(page, ids.CARD_SIMILAR.status, "ok")
+    similar = table_rows(page, ids.CARD_SIMILAR.table)
+    assert similar and uid not in {r["link"] for r in similar}
+    steps = wait_status(page, ids.CARD_TIMELINE.status, "ok", "empty")
+    events = pd.read_csv(served.bundle / "events.csv", dtype=str)
+    assert page.locator(".mp-timeline li").count() == (events["case_id"] == case).sum() + 1 or "No data" in steps
+    screenshot(page, "card")
+
+    box = page.locator(f"#{ids.CARD_UID}")
+    box.fill("london-mps:1")
+    box.press("Enter")
+    wait_for_url(page, "uid=london-mps%3A1")
+    wait_status(page, ids.CARD_PANEL.status, "ok", showing="london-mps:1")
+    assert "real data" in page.locator(f"#{ids.CARD_FACTS}").inner_text()
 
 
 # ---- the workbench page --------------------------------------------------------------------------

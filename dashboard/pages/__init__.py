@@ -78,6 +78,7 @@ def data_table(component_id: str, columns: list[dict[str, Any]], labelled_by: st
     """A sortable, paged table in a region named by the heading ``labelled_by``."""
     table = DataTable(
         id=component_id, columns=cast(Any, columns), data=[], page_size=page_size, sort_action="native",
+        markdown_options={"link_target": "_self"},  # a record link opens its card in the same tab
         style_table={"overflowX": "auto"},
         style_cell={"textAlign": "left", "padding": "6px 10px", "fontFamily": FONT_STACK, "fontSize": "14px",
                     "color": "#1a1a1a", "whiteSpace": "normal", "height": "auto", "maxWidth": "28rem"},

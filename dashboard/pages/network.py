@@ -226,7 +226,8 @@ def layout(**query: Any) -> html.Div:
         filters.filter_bar(F, chosen),
         html.Div([
             labelled("Significance (q ≤)", ids.NET_ALPHA, dcc.Dropdown(
-                id=ids.NET_ALPHA, options=[{"label": f"{a:g}", "value": a} for a in ALPHAS], value=alpha,
+                id=ids.NET_ALPHA, options=[{"label": f"{a:g}" if a < 1 else "1 (every tested pair)", "value": a}
+                                      for a in ALPHAS], value=alpha,
                 clearable=False), width="12rem", hint="Benjamini–Hochberg false discovery rate."),
             labelled("Minimum pair count", ids.NET_MIN_COUNT, dcc.Input(
                 id=ids.NET_MIN_COUNT, type="number", min=1, step=1, value=parse_count(query.get("min_count")),
@@ -308,8 +309,8 @@ def card_link(uid: str) -> str:
 
 
 def show_cases(node: dict[str, Any] | None, edge: dict[str, Any] | None, *values: Any) -> tuple[Any, ...]:
-    """Callback: the records behind the factor or link clicked last."""
-    return list_cases(edge if _edge_clicked() else (node or edge), filters.from_inputs(*values))
+    """Callback: the records behind the factor or link clicked last (the table back on its first page)."""
+    return (*list_cases(edge if _edge_clicked() else (node or edge), filters.from_inputs(*values)), 0)
 
 
 def _edge_clicked() -> bool:
@@ -361,6 +362,7 @@ def register(app: dash.Dash) -> None:
     app.callback(
         Output(ids.NET_SELECTION, "children"), Output(ids.NET_CASES.table, "data"),
         Output(ids.NET_CASES.status, "children"), Output(ids.NET_CASES.data, "data"),
+        Output(ids.NET_CASES.table, "page_current"),
         Input(ids.NET_GRAPH, "tapNodeData"), Input(ids.NET_GRAPH, "tapEdgeData"), *filters.inputs(F),
     )(show_cases)
     panels.register_network_image(app, ids.NET_PANEL, ids.NET_GRAPH, "factor-network")
