@@ -94,6 +94,13 @@ class Parameter:
         return converted
 
 
+def _int64(number: int) -> int:
+    """Both engines store integers in 64 bits; a wider one is a bad parameter, not an engine error."""
+    if not -(2**63) <= number < 2**63:
+        raise ValueError(number)
+    return number
+
+
 def _convert(kind: str, value: Any) -> Any:
     if kind == "string":
         return "" if value is None else str(value)
@@ -103,8 +110,8 @@ def _convert(kind: str, value: Any) -> Any:
         if isinstance(value, float):
             if not value.is_integer():
                 raise ValueError(value)  # never truncate 2010.7 to 2010 silently
-            return int(value)
-        return int(str(value).strip())
+            return _int64(int(value))
+        return _int64(int(str(value).strip()))
     if kind == "float":
         return float(value)
     if kind == "boolean":
