@@ -205,7 +205,9 @@ class _Cube:
 
     @staticmethod
     def range_of(dim: Dimension) -> URIRef:
-        return {"dataset": class_iri("Dataset"), "year": XSD.gYear, "concept": SKOS.Concept,
+        # years are xsd:integer, not xsd:gYear: SPARQL '=' on two different gYear literals is a type error, so
+        # the Data Cube integrity check IC-12 (no duplicate observations) could not be evaluated
+        return {"dataset": class_iri("Dataset"), "year": XSD.integer, "concept": SKOS.Concept,
                 "text": XSD.string, "integer": XSD.integer}[dim.kind]
 
     def code_list(self, dim: Dimension) -> URIRef:
@@ -217,9 +219,7 @@ class _Cube:
                               "observation needs a value for each dimension (filter such rows out with parameters)")
         if dim.kind == "dataset":
             return node_iri("Dataset", str(value), vocabulary=False)
-        if dim.kind == "year":
-            return RdfLiteral(f"{int(value):04d}", datatype=XSD.gYear)
-        if dim.kind == "integer":
+        if dim.kind in ("year", "integer"):
             return RdfLiteral(int(value))
         if dim.kind == "concept":
             concept = self.concept(dim.label_class, str(value))
