@@ -18,6 +18,7 @@ exactly this, and the tests validate exports against them with pyshacl.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ def _add_skos(graph: Graph, iri: URIRef, row: dict[str, Any]) -> None:
 
 
 def _add_statement(graph: Graph, rel_type: str, source: URIRef, target: URIRef, props: dict[str, Any],
-                   types: dict[str, str]) -> None:
+                   types: Mapping[str, str]) -> None:
     stmt = statement_iri(rel_type, source, target, props)
     n = 1
     while (stmt, RDF.type, RDF.Statement) in graph:  # an identical parallel relationship: keep both

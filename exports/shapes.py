@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rdflib import RDF, SKOS, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
+from rdflib.term import Node
 
 from exports.iris import class_iri, prop_iri
 from exports.rdf import XSD_OF
@@ -40,7 +41,7 @@ def _sparql(query: str) -> str:
 
 def _list(graph: Graph, items: list[URIRef]) -> BNode:
     head = BNode()
-    Collection(graph, head, items)
+    Collection(graph, head, list[Node](items))
     return head
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from rdflib import RDF, Graph, URIRef
 
 from exports.datacube import QB, build_cube
@@ -55,7 +54,8 @@ def broken_constraints(cube: Graph, *, pairwise: bool = False) -> list[str]:
 def observations(cube: Graph, name: str) -> dict[tuple[str, ...], dict[str, object]]:
     """{dimension values (as text): {measure: value}} read back from the cube with rdflib."""
     base = f"https://w3id.org/micropathways/cube/{name}"
-    dims = sorted((int(cube.value(c, QB.order)), cube.value(c, QB.dimension)) for c in cube.subjects(QB.dimension, None))
+    dims = sorted((int(cube.value(c, QB.order)), cube.value(c, QB.dimension))
+                  for c in cube.subjects(QB.dimension, None))
     measures = [m for m in cube.objects(None, QB.measure)]
     out = {}
     for obs in cube.subjects(RDF.type, QB.Observation):

@@ -46,7 +46,8 @@ def assert_isomorphic(a: Graph, b: Graph) -> None:
     if isomorphic(a, b):
         return
     _, only_a, only_b = graph_diff(to_isomorphic(a), to_isomorphic(b))
-    lines = ["only in A:"] + sorted(f"  {t}" for t in only_a)[:30] + ["only in B:"] + sorted(f"  {t}" for t in only_b)[:30]
+    lines = ["only in A:", *sorted(f"  {t}" for t in only_a)[:30],
+             "only in B:", *sorted(f"  {t}" for t in only_b)[:30]]
     pytest.fail(f"graphs differ ({len(only_a)} triples only in A, {len(only_b)} only in B)\n" + "\n".join(lines))
 
 
@@ -172,8 +173,8 @@ def test_bad_rdf_is_refused_with_every_problem_by_the_loader_and_by_shacl(tmp_pa
 
 def test_london_sample_from_a_query_conforms(tmp_path: Path) -> None:
     """SHACL on a saved query's records (pyshacl on the whole London export takes minutes, see docs)."""
-    from graph_model.embedded import EmbeddedBackend
     from exports.subgraph import record_uids_of
+    from graph_model.embedded import EmbeddedBackend
     from queries.runner import run_saved_query
 
     london = pd.read_csv(LONDON_CSV, dtype=str)

@@ -149,7 +149,7 @@ def _check_unclassified(parser: _Parser) -> None:
     """A subject using ontology predicates must be a node of one class (or a reified statement)."""
     ontology = str(prop_iri(""))
     statements = set(parser.graph.subjects(RDF.type, RDF.Statement))
-    for subject in sorted({s for s, p in parser.graph.subject_predicates() if str(p).startswith(ontology)}):
+    for subject in sorted({s for s, p in parser.graph.subject_predicates() if str(p).startswith(ontology)}, key=str):
         if subject not in parser.label_of and subject not in statements:
             parser.problem(subject, "rdf:type", None, "one class of ontology/core.ttl (mp:Homicide, mp:Victim, ...)")
 
@@ -159,14 +159,14 @@ def _read_rels(parser: _Parser, rel_type: str, content: RdfContent) -> None:
     predicate = prop_iri(rel_type)
     triples = set()
     for s, o in parser.graph.subject_objects(predicate):
-        pair = (parser.label_of.get(s), parser.label_of.get(o))  # type: ignore[arg-type]
+        pair = (parser.label_of.get(s), parser.label_of.get(o))  # type: ignore[call-overload]
         if pair not in spec.pairs:
             parser.problem(s, f"mp:{rel_type}", o, f"a relationship between one of {list(spec.pairs)}")
         elif s in parser.uid_of and o in parser.uid_of:
             triples.add((s, o))
     reified = set()
-    for stmt in sorted(parser.graph.subjects(RDF.predicate, predicate)):
-        s, o = parser.graph.value(stmt, RDF.subject), parser.graph.value(stmt, RDF.object)
+    for stmt in sorted(parser.graph.subjects(RDF.predicate, predicate), key=str):
+        s, o = parser.graph.value(stmt, RDF.subject), parser.graph.value(stmt, RDF.object)  # type: ignore[assignment]
         if (s, o) not in triples:
             parser.problem(stmt, "rdf:subject/rdf:object", f"{s} {o}",
                            f"a statement of a triple <s> mp:{rel_type} <o> that the file also holds")
