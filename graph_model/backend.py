@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from graph_model.bundle import GraphBundle
 
 DEFAULT_MAX_ROWS = 10_000
@@ -97,3 +99,31 @@ class GraphBackend(ABC):
         columns, rows, truncated = self._run_read(query, params or {}, timeout_s=timeout_s,
                                                    max_rows=max_rows, tag=tag)
         return QueryResult(columns, rows, truncated, time.perf_counter() - start, self.name)
+
+    def run_read_frame(self, query: str, params: Mapping[str, Any] | None = None, *,
+                       timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int = DEFAULT_MAX_ROWS,
+                       tag: str = "ad-hoc") -> tuple[pd.DataFrame, bool]:
+        """:meth:`run_read` with the rows as a DataFrame: ``(frame, truncated)``.
+
+        The same layers as ``run_read`` (the statement check, the engine's read-only mode or read
+        transaction, the time limit, the row cap: at most ``max_rows`` rows, ``truncated`` when there were
+        more), and the same values: the frame equals ``pd.DataFrame(run_read(...).rows, columns=...)``
+        (ints stay ints, nulls are None/NaN as pandas infers them from the rows, lists are lists). Engines
+        with a columnar result (LadybugDB's Arrow output) override :meth:`_read_frame` to skip the
+        per-row conversion; the default builds the frame from the row path.
+        """
+        from graph_model.readonly import check_read_only
+
+        check_read_only(query, query_name=tag)
+        return self._read_frame(query, params or {}, timeout_s=timeout_s, max_rows=max_rows, tag=tag)
+
+    def _read_frame(self, query: str, params: Mapping[str, Any], *, timeout_s: float,
+                    max_rows: int, tag: str) -> tuple[pd.DataFrame, bool]:
+        """Run a statement already checked read-only; return its rows as a DataFrame and truncated."""
+        columns, rows, truncated = self._run_read(query, params, timeout_s=timeout_s, max_rows=max_rows, tag=tag)
+        return rows_frame(columns, rows), truncated
+
+
+def rows_frame(columns: list[str], rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The DataFrame of result rows (dicts), columns in result order, kept when there are no rows."""
+    return pd.DataFrame(rows, columns=columns)

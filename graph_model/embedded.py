@@ -11,15 +11,16 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import ladybug
 import pandas as pd
+import pyarrow as pa
 
 from graph_model import locking
-from graph_model.backend import GraphBackend, LoadReport, Progress
+from graph_model.backend import GraphBackend, LoadReport, Progress, rows_frame
 from graph_model.bundle import GraphBundle
 from graph_model.ddl import LADYBUG_TYPES, ladybug_ddl
 from graph_model.errors import (
@@ -189,6 +190,37 @@ class EmbeddedBackend(GraphBackend):
         truncated = len(rows) > max_rows
         return columns, rows[:max_rows], truncated
 
+    def _read_frame(self, query: str, params: Mapping[str, Any], *, timeout_s: float,
+                    max_rows: int, tag: str) -> tuple[pd.DataFrame, bool]:
+        """The engine's Arrow result straight into pandas when every column has a plain type
+        (:data:`COLUMNAR_TYPES`); otherwise (nodes, paths, dates, INT128 sums, float lists) the row path."""
+        with self._executed(query, params, timeout_s, tag) as result:
+            columns = list(result.get_column_names())
+            if set(result.get_column_data_types()) <= COLUMNAR_TYPES:
+                return _arrow_frame(result, columns, max_rows)
+            rows: list[dict[str, Any]] = []
+            while result.has_next() and len(rows) <= max_rows:
+                rows.append(dict(zip(columns, (plain(v) for v in result.get_next()), strict=True)))
+            return rows_frame(columns, rows[:max_rows]), len(rows) > max_rows
+
+    @contextlib.contextmanager
+    def _executed(self, query: str, params: Mapping[str, Any], timeout_s: float, tag: str) -> Iterator[Any]:
+        """The engine's result of a read, run under the shared lock and the time limit; closed after use."""
+        with locking.shared(self.path):
+            self._reopen_if_changed()
+            # at least 1 ms: 0 would mean "no limit" to the engine
+            self._conn.set_query_timeout(max(1, math.ceil(timeout_s * 1000)))
+            try:
+                result = self._execute(query, params)
+            except RuntimeError as exc:
+                raise _translate(exc, query, tag, timeout_s) from exc
+            finally:
+                self._conn.set_query_timeout(0)
+            try:
+                yield result
+            finally:
+                result.close()
+
     def delete_all(self) -> None:
         self._require_writable()
         with locking.exclusive(self.path):
@@ -212,3 +244,36 @@ def _translate(exc: RuntimeError, query: str, tag: str, timeout_s: float) -> Que
                           query_name=tag, query=query)
     return QueryError(f"query {tag!r} failed on the embedded engine: {message}",
                       query_name=tag, query=query)
+
+
+# ---- the columnar read path -------------------------------------------------------------------------
+_PLAIN = ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "SERIAL", "BOOL", "STRING")
+# engine column types whose Arrow form converts to exactly what the row path gives (float lists are left
+# out: the row path turns a NaN inside a list into None)
+COLUMNAR_TYPES = frozenset({*_PLAIN, "FLOAT", "DOUBLE", *(f"{t}[]" for t in _PLAIN)})
+
+
+def _arrow_frame(result: Any, columns: list[str], max_rows: int) -> tuple[pd.DataFrame, bool]:
+    """At most ``max_rows`` rows of ``result`` (Arrow) as the DataFrame the row path would build."""
+    total = int(result.get_num_tuples())
+    if min(total, max_rows) == 0:
+        return rows_frame(columns, []), total > max_rows
+    table = result.get_as_arrow(chunk_size=-1).slice(0, max_rows)
+    frame = pd.DataFrame({name: _arrow_column(table.column(i)) for i, name in enumerate(columns)},
+                         columns=columns)
+    return frame, total > max_rows
+
+
+def _arrow_column(values: pa.ChunkedArray) -> pd.Series:
+    """One Arrow column as pandas infers it from the same Python values (see GraphBackend.run_read_frame)."""
+    kind = values.type
+    if values.null_count == len(values):
+        return pd.Series([None] * len(values), dtype=object)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return pd.Series(values.to_pylist(), dtype=object)
+    series = values.to_pandas()
+    if pa.types.is_integer(kind):
+        return series.astype("int64" if values.null_count == 0 else "float64")
+    if pa.types.is_floating(kind):
+        return series.astype("float64")
+    return series

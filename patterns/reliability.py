@@ -49,7 +49,7 @@ from graph_model.backend import GraphBackend
 from graph_model.errors import MicropathError
 from graph_model.vocab import get_vocabulary
 from patterns.results import to_result
-from queries.runner import run_saved_query
+from patterns.slices import saved_frame
 
 THRESHOLD = 0.6
 FACTOR_SLICE = "slice_codings_factors"
@@ -77,10 +77,10 @@ class Selection:
 
 
 def _slice(backend: GraphBackend, name: str, selection: Selection) -> pd.DataFrame:
-    result = run_saved_query(backend, name, selection.params())
-    if result.truncated:
+    frame, truncated = saved_frame(backend, name, selection.params())
+    if truncated:
         raise MicropathError(f"saved query {name!r} hit its row cap; narrow the selection (--dataset, years)")
-    return pd.DataFrame(result.rows, columns=result.columns)
+    return frame
 
 
 def codings(backend: GraphBackend, selection: Selection | None = None) -> pd.DataFrame:

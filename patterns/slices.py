@@ -32,7 +32,7 @@ import pandas as pd
 
 from graph_model.backend import GraphBackend
 from graph_model.errors import MicropathError
-from queries.runner import run_saved_query
+from queries.registry import default_registry
 
 Dimension = Literal["motive", "method", "relationship"]
 DIMENSIONS: tuple[str, ...] = ("motive", "method", "relationship")
@@ -75,10 +75,19 @@ class Filters:
 
 def run_slice(backend: GraphBackend, name: str, params: dict[str, Any]) -> pd.DataFrame:
     """Run saved query ``name`` and return its rows as a DataFrame (columns kept even when empty)."""
-    result = run_saved_query(backend, name, params, max_rows=ROW_CAP)
-    if result.truncated:  # pragma: no cover - needs more than ROW_CAP rows
+    frame, truncated = saved_frame(backend, name, params, max_rows=ROW_CAP)
+    if truncated:  # pragma: no cover - needs more than ROW_CAP rows
         raise MicropathError(f"slice {name!r} has more than {ROW_CAP} rows; narrow the filters")
-    return pd.DataFrame(result.rows, columns=result.columns)
+    return frame
+
+
+def saved_frame(backend: GraphBackend, name: str, params: dict[str, Any],
+                max_rows: int | None = None) -> tuple[pd.DataFrame, bool]:
+    """Saved query ``name`` through the backend's columnar read path (``run_read_frame``: read-only, its
+    time limit, at most ``max_rows`` rows, default the query's own cap): ``(frame, truncated)``."""
+    query = default_registry().get(name)
+    return backend.run_read_frame(query.text, query.bind(params), timeout_s=query.timeout_s,
+                                  max_rows=max_rows or query.max_rows, tag=query.name)
 
 
 def _explode(frame: pd.DataFrame, keep: list[str], lists: str = "records",
