@@ -60,9 +60,11 @@ def state_for_error(exc: ServiceError) -> html.Div:
     return state("timeout" if exc.kind == "timeout" else "error", [error_text(exc)])
 
 
-def status_box(component_id: str, message: str = "Running…") -> html.Div:
-    """A live region (screen readers announce changes) starting in the ``running`` state."""
-    return html.Div(state("running", [message]), id=component_id, className="mp-status-box", role="status",
+def status_box(component_id: str, message: str = "Running…", initial: Any = None) -> html.Div:
+    """A live region (screen readers announce changes) starting in the ``running`` state (or ``initial``,
+    a :func:`state`, when the page computed its first content itself)."""
+    content = initial if initial is not None else state("running", [message])
+    return html.Div(content, id=component_id, className="mp-status-box", role="status",
                     **attrs(aria_live="polite"))
 
 
@@ -123,10 +125,12 @@ def register_network_image(app: dash.Dash, panel: ids.PanelIds, cytoscape_id: st
 
 # ---- layout ---------------------------------------------------------------------------------------
 def panel(pids: ids.PanelIds, title: str, *content: Any, description: str = "", image: bool = False,
-          level: int = 2) -> html.Section:
+          level: int = 2, initial_state: Any = None, initial_data: Any = None) -> html.Section:
     """A section named by its heading: heading, description, state, content, export buttons.
 
-    ``image=True`` adds a "Download PNG" button (``pids.image``) for a network; charts have plotly's own."""
+    ``image=True`` adds a "Download PNG" button (``pids.image``) for a network; charts have plotly's own.
+    ``initial_state`` / ``initial_data``: the panel's first state and CSV data when the page's layout
+    computes its first content itself (saves a round trip; the callback then uses prevent_initial_call)."""
     heading = (html.H2 if level == 2 else html.H3)(title, id=pids.heading)
     buttons = [html.Button("Download CSV", id=pids.csv, className="mp-button mp-button-small", n_clicks=0,
                            title=f"The data of '{title}' as CSV")]
@@ -136,9 +140,9 @@ def panel(pids: ids.PanelIds, title: str, *content: Any, description: str = "", 
     parts: list[Any] = [heading]
     if description:
         parts.append(html.P(description, className="mp-description"))
-    parts += [status_box(pids.status), *content,
+    parts += [status_box(pids.status, initial=initial_state), *content,
               html.Div(buttons, className="mp-exports"), dcc.Download(id=pids.download),
-              dcc.Store(id=pids.data, data=None)]
+              dcc.Store(id=pids.data, data=initial_data)]
     return html.Section(parts, id=pids.section, className="mp-panel", **attrs(aria_labelledby=pids.heading))
 
 

@@ -328,7 +328,12 @@ def test_clicking_the_network_lists_its_homicides_and_opens_a_card(page: Page, s
         f"#{ids.NET_SELECTION}").inner_text()
     assert all_listed(page) == expected
 
-    edge = page.evaluate("() => window.cy.edges().filter(e => e.data('n_ab') > 0).map(e => e.id())[0]")
+    edge = page.evaluate("""() => window.cy.edges().filter(e => e.data('n_ab') > 0).filter(e => {
+        const m = e.renderedMidpoint();  // a link whose middle no node (or node label) covers
+        return window.cy.nodes().every(n => { const b = n.renderedBoundingBox({includeLabels: true});
+            return m.x < b.x1 - 4 || m.x > b.x2 + 4 || m.y < b.y1 - 4 || m.y > b.y2 + 4; }); })
+        .map(e => e.id())[0]""")
+    assert edge, "no link can be clicked without hitting a node"
     click_element(page, edge)
     a, b = edge.split("|")
     expected = behind(served, [a, b], 2016, 2020)

@@ -74,10 +74,11 @@ def error_text(exc: ServiceError) -> str:
 
 
 def data_table(component_id: str, columns: list[dict[str, Any]], labelled_by: str, *,
-               page_size: int = 25) -> html.Div:
+               page_size: int = 25, data: list[dict[str, Any]] | None = None) -> html.Div:
     """A sortable, paged table in a region named by the heading ``labelled_by``."""
     table = DataTable(
-        id=component_id, columns=cast(Any, columns), data=[], page_size=page_size, sort_action="native",
+        id=component_id, columns=cast(Any, columns), data=cast(Any, data or []), page_size=page_size,
+        sort_action="native",
         markdown_options={"link_target": "_self"},  # a record link opens its card in the same tab
         style_table={"overflowX": "auto"},
         style_cell={"textAlign": "left", "padding": "6px 10px", "fontFamily": FONT_STACK, "fontSize": "14px",

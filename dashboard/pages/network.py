@@ -215,7 +215,9 @@ CASE_COLUMNS: list[dict[str, Any]] = [
 def layout(**query: Any) -> html.Div:
     """The page; filter values and the threshold come from the URL (Dash pages passes them)."""
     chosen = filters.from_query(query)
-    alpha = parse_alpha(query.get("alpha"))
+    alpha, min_count = parse_alpha(query.get("alpha")), parse_count(query.get("min_count"))
+    (elements, legend_now, status, summary, factor_rows, pair_rows, factor_state, pair_state, factor_data,
+     pair_data, network_data) = network_outputs(chosen, alpha, min_count)
     return html.Div([
         html.H1("Factor network"),
         html.P("Each circle is a situational factor, sized by its prevalence and coloured by its kind. A line "
@@ -230,26 +232,29 @@ def layout(**query: Any) -> html.Div:
                                       for a in ALPHAS], value=alpha,
                 clearable=False), width="12rem", hint="Benjamini–Hochberg false discovery rate."),
             labelled("Minimum pair count", ids.NET_MIN_COUNT, dcc.Input(
-                id=ids.NET_MIN_COUNT, type="number", min=1, step=1, value=parse_count(query.get("min_count")),
+                id=ids.NET_MIN_COUNT, type="number", min=1, step=1, value=min_count,
                 debounce=True), width="14rem", hint="Draw a link only if this many records have both."),
         ], className="mp-filters", role="group", **attrs(aria_label="Network options")),
         panel(ids.NET_PANEL, "Factor co-occurrence network", html.Div([
             html.Div(cyto.Cytoscape(
-                id=ids.NET_GRAPH, elements=[], stylesheet=STYLESHEET, layout=LAYOUT,
+                id=ids.NET_GRAPH, elements=elements, stylesheet=STYLESHEET, layout=LAYOUT,
                 style={"width": "100%", "height": "560px"}, minZoom=0.2, maxZoom=2, wheelSensitivity=1,
                 boxSelectionEnabled=False), className="mp-graph", role="img",
                 **attrs(aria_label="Factor co-occurrence network; the same numbers are in the tables below.")),
-            html.Aside([html.H3("Legend", className="mp-h3"), html.Div(legend_children([]), id=ids.NET_LEGEND)],
+            html.Aside([html.H3("Legend", className="mp-h3"), html.Div(legend_now, id=ids.NET_LEGEND)],
                        className="mp-legend", **attrs(aria_label="Legend")),
-        ], className="mp-graph-row"), html.P(id=ids.NET_SUMMARY, className="mp-summary"), image=True),
+        ], className="mp-graph-row"), html.P(summary, id=ids.NET_SUMMARY, className="mp-summary"), image=True,
+              initial_state=status, initial_data=network_data),
         panel(ids.NET_CASES, "Homicides behind the selection",
               html.P("Click a factor or a link in the graph.", id=ids.NET_SELECTION),
               data_table(ids.NET_CASES.table, CASE_COLUMNS, ids.NET_CASES.heading, page_size=15)),
         html.H2("Numbers behind the graph"),
         panel(ids.NET_FACTORS, "Factors", data_table(ids.NET_FACTORS.table, FACTOR_COLUMNS, ids.NET_FACTORS.heading,
-                                                     page_size=15), level=3),
+                                                     page_size=15, data=factor_rows), level=3,
+              initial_state=factor_state, initial_data=factor_data),
         panel(ids.NET_PAIRS, "Pairs of factors coded together", data_table(
-            ids.NET_PAIRS.table, PAIR_COLUMNS, ids.NET_PAIRS.heading, page_size=15), level=3),
+            ids.NET_PAIRS.table, PAIR_COLUMNS, ids.NET_PAIRS.heading, page_size=15, data=pair_rows), level=3,
+              initial_state=pair_state, initial_data=pair_data),
     ])
 
 
@@ -272,9 +277,12 @@ PAIR_EXPORT = ["factor_a", "factor_b", "a_uid", "b_uid", "n_ab", "n_a", "n_b", "
 
 
 def update_network(*values: Any) -> tuple[Any, ...]:
-    """Elements, legend, state, summary, both tables and the three panels' CSV data."""
-    chosen = filters.from_inputs(*values[:8])
-    alpha, min_count = parse_alpha(values[8]), parse_count(values[9])
+    """Callback: elements, legend, state, summary, both tables and the three panels' CSV data."""
+    return network_outputs(filters.from_inputs(*values[:8]), parse_alpha(values[8]), parse_count(values[9]))
+
+
+def network_outputs(chosen: Filters, alpha: float, min_count: int) -> tuple[Any, ...]:
+    """What :func:`update_network` returns, for filters already parsed (the layout uses it too)."""
     try:
         data = services.factor_network(chosen)
     except services.ServiceError as exc:
@@ -358,6 +366,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.NET_FACTORS.status, "children"), Output(ids.NET_PAIRS.status, "children"),
         Output(ids.NET_FACTORS.data, "data"), Output(ids.NET_PAIRS.data, "data"), Output(ids.NET_PANEL.data, "data"),
         *filters.inputs(F), Input(ids.NET_ALPHA, "value"), Input(ids.NET_MIN_COUNT, "value"),
+        prevent_initial_call=True,  # the layout already holds the first network
     )(update_network)
     app.callback(
         Output(ids.NET_SELECTION, "children"), Output(ids.NET_CASES.table, "data"),
