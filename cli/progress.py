@@ -6,11 +6,13 @@ from typing import Any
 
 from tqdm import tqdm
 
+from graph_model.writer import STEPS
+
 
 class LoadProgress:
     """Callable progress sink: one tick per load step, with the rows that step wrote."""
 
-    STEPS = 6
+    STEPS = STEPS
 
     def __init__(self, disable: bool = False) -> None:
         self.bar: Any = tqdm(total=self.STEPS, desc="loading", unit="step", disable=disable,

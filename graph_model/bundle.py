@@ -122,6 +122,11 @@ def _row_hashes(frame: pd.DataFrame, owner: pd.Series, salt: str) -> pd.Series:
     return pd.Series(values.to_numpy(dtype=np.uint64), index=owner.to_numpy())
 
 
+def conform_nodes(schema: GraphSchema, label: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """One label's node frame with the ontology's columns, in its order and types (for derived nodes)."""
+    return _conform_frame(frame, schema.node(label).properties, label)
+
+
 def _conform_frame(frame: pd.DataFrame, props: tuple[PropertySpec, ...], where: str) -> pd.DataFrame:
     known = {p.name for p in props}
     extra = [c for c in frame.columns if c not in known]

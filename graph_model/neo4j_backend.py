@@ -14,6 +14,7 @@ access mode alone is only a routing hint, not a guarantee.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -33,12 +34,16 @@ from graph_model.errors import (
     QueryTimeoutError,
     WriteRefusedError,
 )
+from graph_model.neo4j_staging import STAGING_DDL, Hook, StagedLoad, rel_rows
 from graph_model.schema import GraphSchema, get_schema
 from graph_model.values import plain
 from graph_model.writer import BundleWriter, records
 
 BATCH_ROWS = 10_000
 RETRIES = 3
+RETRY_SECONDS = 120.0  # how long managed transactions (staged batches, publishing) retry transient errors
+# Loads with more rows than this (nodes + relationships in the bundle) are staged, not one transaction.
+STAGE_ABOVE_ROWS = 250_000
 START_HINT = ("start one with `micropath neo4j start` (NEO4J_PASSWORD set), or point --db at a running "
               "server and set NEO4J_USER / NEO4J_PASSWORD")
 
@@ -53,8 +58,11 @@ class Neo4jBackend(GraphBackend):
         self.database = database or os.environ.get("NEO4J_DATABASE") or None
         auth = (user or os.environ.get("NEO4J_USER", "neo4j"), password or os.environ.get("NEO4J_PASSWORD", ""))
         self.driver = GraphDatabase.driver(uri, auth=auth, user_agent="micropathways",
-                                           notifications_min_severity="OFF")
+                                           notifications_min_severity="OFF",
+                                           max_transaction_retry_time=RETRY_SECONDS)
         self._tx: Any = None
+        self.stage_above_rows = int(os.environ.get("MICROPATH_NEO4J_STAGE_ABOVE", STAGE_ABOVE_ROWS))
+        self.before_publish: Hook | None = None  # tests pause or break a staged load here
         try:
             self.driver.verify_connectivity()
         except neo4j_errors.AuthError as exc:
@@ -75,28 +83,29 @@ class Neo4jBackend(GraphBackend):
     # ---- schema --------------------------------------------------------------------------
     def ensure_schema(self) -> None:
         with self._session() as session:
-            for statement in neo4j_ddl(self.schema):
+            for statement in (*neo4j_ddl(self.schema), *STAGING_DDL):
                 session.run(statement).consume()
 
     # ---- writing -------------------------------------------------------------------------
     def write_bundle(self, bundle: GraphBundle, progress: Progress | None = None) -> LoadReport:
         self.ensure_schema()
+        staged = bundle_rows(bundle) > self.stage_above_rows
         for attempt in range(1, RETRIES + 1):
             report = LoadReport(dataset=bundle.dataset)
             start = time.perf_counter()
             try:
-                with self._session() as session, session.begin_transaction() as tx:
-                    self._tx = tx
-                    BundleWriter(self, bundle, report, progress).write()
-                    tx.commit()
+                if staged:
+                    self._write_staged(bundle, report, progress)
+                else:
+                    self._write_one_transaction(bundle, report, progress)
             except (neo4j_errors.TransientError, neo4j_errors.SessionExpired) as exc:
                 if "MemoryPoolOutOfMemory" in (getattr(exc, "code", "") or ""):
                     raise QueryError(
                         f"loading {bundle.dataset} into Neo4j needs more transaction memory than the server "
-                        "allows (a load is one transaction, so it stays all-or-nothing); nothing was written. "
-                        "Give the server more heap (`micropath neo4j start --heap 8g`; the limit is "
-                        "dbms.memory.transaction.total.max, 70% of the heap by default) or split the delivery "
-                        f"into several datasets. Server said: {exc.message or exc}") from exc
+                        "allows; nothing was written. Give the server more heap (`micropath neo4j start --heap "
+                        "8g`; the limit is dbms.memory.transaction.total.max, 70% of the heap by default) or "
+                        "lower MICROPATH_NEO4J_STAGE_ABOVE so the load is staged in batches. "
+                        f"Server said: {exc.message or exc}") from exc
                 if attempt == RETRIES:
                     raise QueryError(f"loading {bundle.dataset} into Neo4j failed {RETRIES} times on "
                                      f"transient errors; nothing was written: {exc}") from exc
@@ -105,11 +114,35 @@ class Neo4jBackend(GraphBackend):
             except neo4j_errors.Neo4jError as exc:
                 raise QueryError(f"loading {bundle.dataset} into Neo4j failed and was rolled back; "
                                  f"nothing was written: {exc.message or exc}") from exc
-            finally:
-                self._tx = None
             report.elapsed_s = time.perf_counter() - start
             return report
         raise AssertionError("unreachable")
+
+    def _write_one_transaction(self, bundle: GraphBundle, report: LoadReport, progress: Progress | None) -> None:
+        try:
+            with self._session() as session, session.begin_transaction() as tx:
+                self._tx = tx
+                BundleWriter(self, bundle, report, progress).write()
+                tx.commit()
+        finally:
+            self._tx = None
+
+    def _write_staged(self, bundle: GraphBundle, report: LoadReport, progress: Progress | None) -> None:
+        """Stage in committed batches that no query sees, then publish in one transaction
+        (graph_model/neo4j_staging.py explains the design)."""
+        load = StagedLoad(self, BATCH_ROWS)
+        try:
+            load.clear(everything=True)
+            writer = BundleWriter(load, bundle, report, progress)
+            writer.write_content()
+            if self.before_publish is not None:
+                self.before_publish(load)
+            load.publish(writer)
+        except BaseException:
+            _quietly(load.clear)
+            raise
+        finally:
+            load.close()
 
     # WriteTarget primitives: run inside the load transaction.
     def fetch(self, query: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -134,9 +167,8 @@ class Neo4jBackend(GraphBackend):
         verb = "MERGE" if self.schema.node(src).role == "shared" else "CREATE"
         statement = (f"UNWIND $rows AS row MATCH (a:{src} {{uid: row.f}}) MATCH (b:{dst} {{uid: row.t}}) "
                      f"{verb} (a)-[r:{rel_type}]->(b) SET r += row.p RETURN count(r) AS n")
-        props = [c for c in frame.columns if c not in ("from", "to")]
         for batch in _batches(frame):
-            rows = [{"f": r["from"], "t": r["to"], "p": {k: r[k] for k in props}} for r in records(batch)]
+            rows = rel_rows(batch)
             written = self._tx.run(statement, {"rows": rows}).single()["n"]
             if written != len(rows):
                 raise QueryError(f"{len(rows) - written} {rel_type} relationship(s) from {src} to {dst} "
@@ -197,6 +229,17 @@ def _without_explain(message: str) -> str:
     message = message.replace('"EXPLAIN ', '"')
     lines = message.split("\n")
     return "\n".join(line[shift:] if set(line.strip()) == {"^"} else line for line in lines)
+
+
+def bundle_rows(bundle: GraphBundle) -> int:
+    """Nodes plus relationships in a bundle: what decides whether a load is staged."""
+    return sum(len(f) for f in bundle.nodes.values()) + sum(len(f) for f in bundle.rels.values())
+
+
+def _quietly(action: Any) -> None:
+    """Clean up after a failure without hiding it (the original error is what the user needs)."""
+    with contextlib.suppress(Exception):  # the server may be the thing that failed
+        action()
 
 
 def _batches(frame: pd.DataFrame) -> list[pd.DataFrame]:

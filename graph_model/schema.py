@@ -21,7 +21,7 @@ from rdflib.term import Node
 from graph_model.ontology import MP, SCHEMA, load_ontology
 
 ValueType = Literal["string", "integer", "boolean", "double"]
-Role = Literal["record", "owned", "shared"]
+Role = Literal["record", "owned", "shared", "derived"]
 
 _XSD_TYPES: dict[URIRef, ValueType] = {
     XSD.string: "string",

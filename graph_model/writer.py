@@ -12,13 +12,14 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from graph_model import tallies
 from graph_model.backend import LoadReport, Progress
-from graph_model.bundle import GraphBundle, RelKey
+from graph_model.bundle import GraphBundle, RelKey, conform_nodes
 from graph_model.schema import GraphSchema
 
 # Shared-node properties that change on every load and must not count as a change.
-VOLATILE = frozenset({"loaded_at", "record_count"})
-STEPS = 6
+VOLATILE = frozenset({"loaded_at", "record_count", "tallies_version"})
+STEPS = 7
 # Relationships owned by a run (links): the status of an unreviewed one, and the columns a review sets.
 UNREVIEWED = "proposed"
 REVIEW_COLUMNS = ("status", "reviewer", "reviewed_at")
@@ -62,8 +63,10 @@ class BundleWriter:
         self._insert_rels()
 
     def update_datasets(self) -> None:
-        """Stamp each dataset written with the time and its record count (run after the content is in)."""
+        """Stamp each dataset written with the time and its record count, and recompute its derived
+        factor tallies, and those of any dataset whose tallies are missing (run after the content is in)."""
         self._update_datasets()
+        self._refresh_tallies()
 
     def _diff_records(self) -> None:
         for label in self.schema.labels_with_role("record"):
@@ -216,6 +219,21 @@ class BundleWriter:
                 self.db.execute("MATCH (d:Dataset {uid: $d}) SET d.loaded_at = $t, d.record_count = $c",
                                 {"d": name, "t": stamp, "c": count})
         self.progress("updated datasets", 0)
+
+
+    def _refresh_tallies(self) -> None:
+        frame = self.bundle.nodes.get("Dataset")
+        written = set(frame["uid"]) if frame is not None and self.report.changed_anything else set()
+        stale = self.db.fetch(tallies.STALE, {"version": tallies.TALLIES_VERSION})
+        for name in sorted(written | set(stale["uid"] if len(stale) else ())):
+            params = tallies.stale_params(name)
+            self.db.execute(tallies.DELETE, {"dataset": name})
+            rows = tallies.tally_frame(name, self.db.fetch(tallies.SINGLES, {"dataset": name}),
+                                       self.db.fetch(tallies.PAIRS, {"dataset": name}))
+            if len(rows):
+                self.db.insert_nodes(tallies.TALLY_LABEL, conform_nodes(self.schema, tallies.TALLY_LABEL, rows))
+            self.db.execute(tallies.STAMP, params)
+        self.progress("recomputed factor tallies", 0)
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -69,7 +69,8 @@ def test_engine_tables_match_the_ontology(writable_db: EmbeddedBackend) -> None:
 def test_graph_contract_v1_labels_and_relationships() -> None:
     schema = get_schema()
     assert set(schema.nodes) == {"Homicide", "Incident", "Victim", "Suspect", "Factor", "Motive", "Method",
-                                 "Relationship", "Area", "Event", "EventType", "Dataset", "LinkRun"}
+                                 "Relationship", "Area", "Event", "EventType", "Dataset", "LinkRun",
+                                 "FactorTally"}
     assert set(schema.rels) == {"HAS_VICTIM", "HAS_SUSPECT", "HAS_FACTOR", "HAS_MOTIVE", "BY_METHOD",
                                 "HAS_RELATIONSHIP", "IN_AREA", "FROM_DATASET", "FIRST_EVENT", "NEXT",
                                 "OF_TYPE", "MAPS_TO", "CODED_AS", "LINKED_TO"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,7 @@ from graph_model.locking import exclusive
 from graph_model.schema import get_schema
 from graph_model.vocab import get_vocabulary
 from loaders.base import add_vocabulary, dataset_frame
+from tests.conftest import BACKENDS, open_fresh
 
 
 def make_bundle(victims: dict[str, list[str]], *, year: int = 2020, factor_to: str = "micropathways:alcohol",
@@ -38,6 +40,16 @@ def make_bundle(victims: dict[str, list[str]], *, year: int = 2020, factor_to: s
     bundle.add_rels("HAS_FACTOR", "Homicide", "Factor",
                     pd.DataFrame({"from": uids, "to": factor_to, "present": True}))
     return bundle.conform(get_schema())
+
+
+@pytest.fixture(params=(*BACKENDS, "neo4j-staged"))
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphBackend]:
+    """The writer's guarantees hold on both engines, and on Neo4j for staged loads too."""
+    opened = open_fresh(request.param, tmp_path, request)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def snapshot(db: GraphBackend) -> dict[str, object]:

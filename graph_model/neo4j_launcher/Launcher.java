@@ -42,8 +42,14 @@ public class Launcher {
             System.out.println("micropathways-neo4j: shutting down");
             service.shutdown();
         }));
-        service.database("system").executeTransactionally(
-            "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
+        // The password is set on a new store only; a restart keeps the password the store already has.
+        boolean fresh = service.database("system").executeTransactionally(
+            "SHOW USERS YIELD user, passwordChangeRequired WHERE user = 'neo4j' RETURN passwordChangeRequired",
+            Map.of(), result -> result.hasNext() && Boolean.TRUE.equals(result.next().get("passwordChangeRequired")));
+        if (fresh) {
+            service.database("system").executeTransactionally(
+                "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
+        }
         System.out.println("micropathways-neo4j: ready on bolt://127.0.0.1:" + port);
         System.out.flush();
         Thread.currentThread().join();
