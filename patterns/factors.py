@@ -22,7 +22,6 @@ All functions are deterministic: rows are totally ordered (ties broken by uids).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,6 +31,7 @@ import pandas as pd
 from graph_model.backend import GraphBackend
 from graph_model.errors import MicropathError
 from graph_model.vocab import get_vocabulary
+from patterns import itemsets as mining
 from patterns import slices
 from patterns.slices import DIMENSIONS, Filters
 from patterns.stats import benjamini_hochberg, fisher_exact_tests, wilson_interval
@@ -371,53 +371,48 @@ def itemsets_of(matrix: ItemMatrix, *, min_support: float = 0.05, min_count: int
     ``expected`` is the support S would have if its factors were independent (the product of each
     factor's prevalence among those same n records) and ``lift`` = support / expected.
 
-    Candidates come from mlxtend's FP-growth over the slice's present-matrix, with a count threshold that
-    can never miss a qualifying set: n >= N − (the sum of the max_len largest not-coded counts), so a
-    frequent S has count >= min_support · that bound (and >= min_count). Each candidate's count, n and
-    support are then computed exactly. Ordered by support (highest first), size (largest first), then uids.
+    Candidates come from mlxtend's FP-growth run per stratum of records with similar coding (cases coded
+    under the same coding frame), each with a count threshold that can never miss a set the stratum makes
+    frequent (``patterns.itemsets``); each candidate's count, n and support are then computed exactly over
+    all records. Ordered by support (highest first), size (largest first), then uids.
     """
-    from mlxtend.frequent_patterns import fpgrowth
-
     if min_count < 1:
         raise MicropathError("min_count must be at least 1")
     if not 0 <= min_support <= 1:
         raise MicropathError("min_support must be between 0 and 1")
-    n_records, n_items = matrix.present.shape
+    n_records = matrix.present.shape[0]
     usable = np.flatnonzero(matrix.present.sum(axis=0) >= min_count)
     if n_records == 0 or len(usable) < max(min_len, 1):
         return pd.DataFrame(columns=ITEMSET_COLUMNS)
-    longest = n_items if max_len is None else max_len
-    not_coded = np.sort(n_records - matrix.coded.sum(axis=0))[::-1]
-    floor_n = max(0, n_records - int(not_coded[:longest].sum()))
-    threshold = max(min_count, math.ceil(min_support * floor_n - 1e-9), 1)
-    present = pd.DataFrame(matrix.present[:, usable], columns=list(range(len(usable))))
-    found = fpgrowth(present, min_support=(threshold - 0.5) / n_records, max_len=max_len)
-    candidates = sorted({tuple(sorted(int(usable[i]) for i in s)) for s in found["itemsets"] if len(s) >= min_len})
-    if not candidates:
-        return pd.DataFrame(columns=ITEMSET_COLUMNS)
-    # exact counts on the distinct (coded, present) rows, weighted by how many records have them
-    both = np.concatenate([matrix.coded, matrix.present], axis=1)
-    unique, weights = np.unique(both, axis=0, return_counts=True)
-    coded_u, present_u = unique[:, :n_items], unique[:, n_items:]
-    rows = []
-    labels, uids = matrix.labels, matrix.uids
-    for items in candidates:
-        idx = list(items)
-        all_coded = coded_u[:, idx].all(axis=1)
-        n = int(weights[all_coded].sum())
-        count = int(weights[present_u[:, idx].all(axis=1)].sum())
-        if n == 0 or count < min_count or count < min_support * n - 1e-12:
-            continue
-        singles = [int(weights[all_coded & present_u[:, i]].sum()) for i in idx]
-        expected = float(np.prod([s / n for s in singles]))
-        rows.append({"itemset": " + ".join(labels[i] for i in idx), "items": [labels[i] for i in idx],
-                     "item_uids": [uids[i] for i in idx], "size": len(idx), "count": count, "n": n,
-                     "support": count / n, "expected": expected,
-                     "lift": count / n / expected if expected > 0 else np.nan})
-    out = pd.DataFrame(rows, columns=ITEMSET_COLUMNS)
+    coded, present = matrix.coded[:, usable], matrix.present[:, usable]
+    longest = len(usable) if max_len is None else min(max_len, len(usable))
+    found = mining.candidates(coded, present, min_support=min_support, min_len=min_len, longest=longest)
+    coded_bits, present_bits = mining.pack(coded), mining.pack(present)
+    parts = []
+    for size in sorted({len(s) for s in found}):
+        sets = np.array([s for s in found if len(s) == size], dtype=np.intp).reshape(-1, size)
+        n, count, singles = mining.exact_counts(coded_bits, present_bits, sets)
+        keep = (n > 0) & (count >= min_count) & (count >= min_support * n - 1e-12)
+        parts.append(_itemset_rows(matrix, usable[sets[keep]], n[keep], count[keep], singles[keep]))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ITEMSET_COLUMNS)
     out["_key"] = out["item_uids"].map(lambda u: "\x00".join(u))
     out = _sorted(out, [("support", False), ("size", False), ("_key", True)])
     return out.drop(columns="_key")
+
+
+def _itemset_rows(matrix: ItemMatrix, sets: np.ndarray, n: np.ndarray, count: np.ndarray,
+                  singles: np.ndarray) -> pd.DataFrame:
+    """ITEMSET_COLUMNS for sets (m x k item indices) with their exact counts."""
+    labels, uids = np.array(matrix.labels, dtype=object), np.array(matrix.uids, dtype=object)
+    expected = np.prod(singles / n[:, None], axis=1)
+    support = count / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.where(expected > 0, support / expected, np.nan)
+    items = [list(row) for row in labels[sets]]
+    return pd.DataFrame({
+        "itemset": [" + ".join(row) for row in items], "items": items,
+        "item_uids": [list(row) for row in uids[sets]], "size": sets.shape[1], "count": count, "n": n,
+        "support": support, "expected": expected, "lift": lift}, columns=ITEMSET_COLUMNS)
 
 
 # ---- contrasts ------------------------------------------------------------------------------------

@@ -316,6 +316,56 @@ def test_itemsets_match_brute_force(backend: GraphBackend, bundle: Path, truth: 
     assert list(got["support"]) == sorted(got["support"], reverse=True)
 
 
+def level_wise_itemsets(table: pd.DataFrame, min_support: float, min_count: int, min_len: int,
+                        max_len: int) -> dict[tuple[str, ...], tuple[int, int, float]]:
+    """Every factor set with count >= min_count, grown one factor at a time (count only falls as a set grows,
+    so this misses none), then kept when its support among the records that coded it is >= min_support."""
+    columns = list(table.columns)
+    present = {f: table[f].to_numpy() == 1 for f in columns}
+    coded = {f: table[f].notna().to_numpy() for f in columns}
+    level = [(f,) for f in columns if present[f].sum() >= min_count]
+    out = {}
+    while level and len(level[0]) <= max_len:
+        grown = []
+        for items in level:
+            all_present = np.all([present[f] for f in items], axis=0)
+            all_coded = np.all([coded[f] for f in items], axis=0)
+            count, n = int(all_present.sum()), int(all_coded.sum())
+            if len(items) >= min_len and count / n >= min_support:
+                out[items] = (count, n, float(np.prod([(present[f] & all_coded).sum() / n for f in items])))
+            grown += [(*items, f) for f in columns[columns.index(items[-1]) + 1:]
+                      if (all_present & present[f]).sum() >= min_count]
+        level = grown
+    return out
+
+
+@pytest.mark.parametrize(("min_support", "min_count", "min_len", "max_len"),
+                         [(0.05, 5, 2, 4), (0.2, 10, 1, None), (0.02, 12, 3, 6)])
+def test_itemsets_with_later_frame_factors_use_the_coded_denominator(
+        backend: GraphBackend, tmp_path: Path, min_support: float, min_count: int, min_len: int,
+        max_len: int | None) -> None:
+    """Coding frame 3: 30 factors, 18 of them not coded for the cases coded under frames 1 and 2 (and values
+    not recorded here and there). Each set's support is among the cases that coded all of it, so a set of
+    frame-3 factors can be frequent although it is rare among all cases; the result must be every such set."""
+    name = "synthetic-s17"
+    load("coded", write_bundle(tmp_path / "f3", cases=900, seed=17, coding_frame=3), backend)
+    truth = Truth(tmp_path / "f3", name)
+    assert truth.table.shape[1] == 30 and truth.table.isna().mean().max() > 0.3  # later-frame factors
+    got = factors.itemsets(backend, Filters(dataset=name), min_support=min_support, min_count=min_count,
+                           min_len=min_len, max_len=max_len)
+    want = level_wise_itemsets(truth.table, min_support, min_count, min_len, max_len or 30)
+    assert len(want) > 20
+    assert {tuple(u) for u in got["item_uids"]} == set(want)
+    for row in got.itertuples():
+        count, n, expected = want[tuple(row.item_uids)]
+        assert (row.count, row.n, row.size) == (count, n, len(row.item_uids))
+        assert close(row.support, count / n) and close(row.expected, expected)
+        assert close(row.lift, count / n / expected)
+    # sets that only the honest denominator finds: frequent among the cases that coded them, not among all
+    honest_only = got[(got["n"] < len(truth.table)) & (got["count"] < min_support * len(truth.table))]
+    assert len(honest_only) > 0
+
+
 # ---- contrasts -----------------------------------------------------------------------------------
 def test_contrasts_match_hand_counts(backend: GraphBackend, bundle: Path, truth: Truth) -> None:
     load("coded", bundle, backend)
