@@ -105,6 +105,11 @@ LABEL_SCRIPT = """
       else if (thumbs.length === 1) { setLabel(thumbs[0], text); }
     });
     document.querySelectorAll('input.current-page').forEach(function (el) { setLabel(el, 'Page number'); });
+    document.querySelectorAll('.mp-nav a').forEach(function (link) {  // the current page, for screen readers
+      var here = link.pathname === window.location.pathname;
+      if (here && link.getAttribute('aria-current') !== 'page') link.setAttribute('aria-current', 'page');
+      if (!here && link.hasAttribute('aria-current')) link.removeAttribute('aria-current');
+    });
   }
   new MutationObserver(patch).observe(document.documentElement, {childList: true, subtree: true});
   document.addEventListener('DOMContentLoaded', patch);

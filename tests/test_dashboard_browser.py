@@ -179,6 +179,13 @@ def wait_status(page: Page, panel: str, *kinds: str, showing: str = "") -> str:
     return page.locator(f"#{panel}").inner_text()
 
 
+def wait_rows(page: Page, table_id: str) -> list[dict[str, str]]:
+    """The table's rows, once it has drawn at least one (tables load their code after the first render)."""
+    page.wait_for_function("(id) => document.querySelectorAll('#' + id + ' tbody td[data-dash-column]').length > 0",
+                           arg=table_id)
+    return table_rows(page, table_id)
+
+
 def table_rows(page: Page, table_id: str) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = page.evaluate(TABLE_ROWS_JS, table_id)
     return rows
@@ -279,7 +286,7 @@ def test_network_draws_significant_links_and_follows_the_filters(page: Page, ser
     prevalence = expected_prevalence(served.bundle, 2020, last)
     page.wait_for_function("(n) => window.cy && window.cy.edges().length === n", arg=len(significant))
     assert graph_counts(page) == (sum(1 for n, _ in prevalence.values() if n > 0), len(significant))
-    rows = {r["factor"]: r for r in table_rows(page, ids.NET_FACTORS.table)}
+    rows = {r["factor"]: r for r in wait_rows(page, ids.NET_FACTORS.table)}
     assert sorted(int(r["n_present"]) for r in rows.values()) == sorted(n for n, _ in prevalence.values())[-len(rows):]
 
     choose(page, ids.NET_ALPHA, "1 (every tested pair)")
@@ -293,7 +300,7 @@ def test_network_draws_significant_links_and_follows_the_filters(page: Page, ser
     assert "no links" in status and "SYNTHETIC" not in status
     london = london_frame()
     window = london[london["Recorded Year"].astype(int).between(2010, 2012)]
-    (row,) = table_rows(page, ids.NET_FACTORS.table)
+    (row,) = wait_rows(page, ids.NET_FACTORS.table)
     assert int(row["n_present"]) == (window["Domestic Abuse"] == "Domestic Abuse").sum()
     assert graph_counts(page) == (1, 0)
 
@@ -441,3 +448,51 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# ---- the same pages on Neo4j (one smoke test) ----------------------------------------------------
+def test_the_dashboard_runs_on_neo4j(browser: Browser, neo4j_uri: str, tmp_path: Path) -> None:
+    from graph_model.neo4j_backend import Neo4jBackend
+    from loaders.base import load
+    from tests.conftest import LONDON_CSV
+
+    with Neo4jBackend(neo4j_uri) as backend:
+        backend.delete_all()
+        load("london-mps", LONDON_CSV, backend)
+    port = _free_port()
+    log = tmp_path / "serve-neo4j.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([*_micropath(), "serve", "--db", neo4j_uri, "--port", str(port)], stdout=out,
+                                   stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    opened.set_default_timeout(60_000)
+    problems = Problems()
+    opened.on("console", problems.console)
+    opened.on("pageerror", problems.page_error)
+    opened.on("response", problems.response)
+    try:
+        _wait_until_up(base, process, log)
+        opened.goto(base + f"/network?dataset={LONDON}&year_from=2010&year_to=2012")
+        wait_status(opened, ids.NET_STATUS, "ok", showing=f"for {LONDON}, 2010–2012")
+        london = london_frame()
+        window = london[london["Recorded Year"].astype(int).between(2010, 2012)]
+        (row,) = wait_rows(opened, ids.NET_FACTORS.table)
+        assert int(row["n_present"]) == (window["Domestic Abuse"] == "Domestic Abuse").sum()
+        assert int(row["n_coded"]) == len(window)
+        assert opened.locator(f"#{ids.NAV} a[aria-current=page]").all_inner_texts() == ["Factor network"]
+        opened.goto(base + "/")
+        wait_status(opened, ids.OV_YEAR.status, "ok")
+        assert opened.locator(f"#{ids.OV_BADGES} li").all_inner_texts() == [
+            f"{LONDON} · real data · {len(london):,} records"]
+        screenshot(opened, "overview-neo4j")
+        assert problems.seen == [], f"the browser reported problems:\n{problems.seen}\n{log.read_text()[-3000:]}"
+    finally:
+        context.close()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
