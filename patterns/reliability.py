@@ -127,16 +127,30 @@ def _factor_frames() -> dict[str, int]:
 
 def agreement_table(coded: pd.DataFrame, threshold: float = THRESHOLD) -> pd.DataFrame:
     """One row per variable (columns ``COLUMNS``) from the long table of :func:`codings`."""
+    frame, names = _as_codes(coded)
     rows = []
-    for variable, group in coded.groupby("variable", sort=True):
-        rows.append(_measure(str(variable), group, threshold))
+    for variable, group in frame.groupby("variable", sort=True):
+        rows.append(_measure(str(variable), group, threshold, names))
     table = pd.DataFrame(rows, columns=COLUMNS)
     order = {"factor": 0, "method": 1, "motive": 2, "relationship": 3}
     table = table.assign(_k=table["kind"].map(order)).sort_values(["_k", "variable"], kind="stable")
     return table.drop(columns="_k").reset_index(drop=True)
 
 
-def _measure(variable: str, group: pd.DataFrame, threshold: float) -> dict[str, Any]:
+def _as_codes(coded: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """``uid``, ``coder`` and ``value`` as integer codes in sorted order (null stays null), so that the
+    grouping, counting and sorting below run in numpy instead of on Python strings; and the value names."""
+    frame = coded.copy()
+    names = np.zeros(0, dtype=object)
+    for column in ("uid", "coder", "value"):
+        codes, uniques = pd.factorize(frame[column], sort=True)
+        frame[column] = codes if (codes >= 0).all() else np.where(codes >= 0, codes, np.nan)
+        if column == "value":
+            names = np.asarray(uniques, dtype=object)
+    return frame, names
+
+
+def _measure(variable: str, group: pd.DataFrame, threshold: float, names: np.ndarray) -> dict[str, Any]:
     first = group.iloc[0]
     kind = str(first["kind"])
     added = int(first["added_in_frame"])
@@ -162,7 +176,8 @@ def _measure(variable: str, group: pd.DataFrame, threshold: float) -> dict[str, 
     row["agreement"] = float((values.nunique() == 1).mean())
     categories = sorted(pairable["value"].unique())
     if len(categories) < 2:
-        row["note"] = f"every coding is {_short(categories[0])}: chance agreement is 1, kappa and alpha undefined"
+        row["note"] = (f"every coding is {_short(str(names[int(categories[0])]))}: chance agreement is 1, "
+                       "kappa and alpha undefined")
         return row
     row["alpha"] = krippendorff_alpha(pairable, categories)
     if values.size().max() == 2:
@@ -189,8 +204,11 @@ def cohen_kappa(pairable: pd.DataFrame, categories: list[str]) -> float:
 
 def krippendorff_alpha(pairable: pd.DataFrame, categories: list[str]) -> float:
     """Krippendorff's alpha (nominal) from the units x categories counts of the pairable values."""
-    counts = pd.crosstab(pairable["uid"], pairable["value"]).reindex(columns=categories, fill_value=0)
-    return float(krippendorff.alpha(value_counts=counts.to_numpy(dtype=float), level_of_measurement="nominal"))
+    _, unit = np.unique(pairable["uid"].to_numpy(), return_inverse=True)
+    category = pd.Index(categories).get_indexer(pairable["value"])
+    counts = np.zeros((int(unit.max()) + 1 if len(unit) else 0, len(categories)))
+    np.add.at(counts, (unit.ravel(), category), 1.0)
+    return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
 
 
 def reliability(backend: GraphBackend, selection: Selection | None = None,
