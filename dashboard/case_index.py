@@ -137,6 +137,8 @@ class CaseIndex:
             return pd.DataFrame(columns=similarity.SIMILAR_COLUMNS)
         rows = np.flatnonzero(mask | (np.arange(len(mask)) == own))
         feat = self.features
+        if len(rows) == len(mask):  # every record: no copy
+            return similarity.similar_of(feat, uid, k=k)
         part = similarity.Features(feat.records.iloc[rows].reset_index(drop=True), feat.features,
                                    feat.present[rows], feat.coded[rows], feat.is_factor)
         return similarity.similar_of(part, uid, k=k)

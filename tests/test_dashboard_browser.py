@@ -274,6 +274,10 @@ def test_network_draws_significant_links_and_follows_the_filters(page: Page, ser
     significant = {k for k, w in pairs.items() if w.get("q", 1) <= 0.05 and w["n_ab"] >= 1}
     assert graph_counts(page) == (sum(1 for n, _ in prevalence.values() if n > 0), len(significant))
     assert {"Substance", "Domestic", "Health"} <= set(page.locator(f"#{ids.NET_LEGEND} li").all_inner_texts())
+    with page.expect_download() as image:
+        page.locator(f"#{ids.NET_PANEL.image}").click()  # Cytoscape's own PNG of the drawn network
+    assert image.value.suggested_filename == "factor-network.png"
+    assert Path(image.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     screenshot(page, "network")
 
     start = page.locator(f"#{ids.NET_FILTERS.years} input.dash-range-slider-min-input")
