@@ -146,13 +146,16 @@ def panel(pids: ids.PanelIds, title: str, *content: Any, description: str = "", 
     return html.Section(parts, id=pids.section, className="mp-panel", **attrs(aria_labelledby=pids.heading))
 
 
-def chart(pids: ids.PanelIds, graph_id: str, columns: list[dict[str, Any]], *, height: int = 320) -> list[Any]:
+def chart(pids: ids.PanelIds, graph_id: str, columns: list[dict[str, Any]], *, height: int = 320,
+          figure: Any = None, rows: list[dict[str, Any]] | None = None) -> list[Any]:
     """A plotly chart (``graph_id``) and its text alternative: the numbers behind it, in a table
-    (``pids.table``) inside a details element."""
+    (``pids.table``) inside a details element. ``figure`` / ``rows``: first content computed by the layout."""
     return [
-        dcc.Graph(id=graph_id, figure=empty_figure(), config=graph_config(pids.name), style={"height": f"{height}px"}),
+        dcc.Graph(id=graph_id, figure=figure if figure is not None else empty_figure(),
+                  config=graph_config(pids.name), style={"height": f"{height}px"}),
         html.Details([html.Summary("The numbers behind this chart"),
-                      data_table(pids.table, columns, pids.heading, page_size=12)], className="mp-details"),
+                      data_table(pids.table, columns, pids.heading, page_size=12, data=rows)],
+                     className="mp-details"),
     ]
 
 

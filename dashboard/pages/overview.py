@@ -98,21 +98,29 @@ def panel_state(rows: list[dict[str, Any]], what: str, banner: str | None, *, sh
 
 # ---- layout ------------------------------------------------------------------------------------------
 def layout(**query: Any) -> html.Div:
+    """The page, holding its first content (computed here: no callback round trip before it shows)."""
     chosen = filters.from_query(query)
+    first = overview_outputs(chosen)
+    initial = {pids.name: first[1 + 4 * i: 5 + 4 * i] for i, pids in enumerate(PANELS)}
+
+    def filled(pids: ids.PanelIds, title: str, columns: list[dict[str, Any]], description: str) -> Any:
+        figure, rows, status, data = initial[pids.name]
+        return panel(pids, title, *chart(pids, graph_id(pids), columns, figure=figure, rows=rows),
+                     description=description, initial_state=status, initial_data=data)
+
     return html.Div([
         html.H1("Overview"),
         html.P("How many homicides the graph holds, and how they split by year, method, motive, relationship "
                "and area, for the filters below. Every chart has its numbers in a table under it."),
         filters.filter_bar(F, chosen),
         html.H2("Datasets in view", className="mp-h3"),
-        html.Ul(id=ids.OV_BADGES, className="mp-badges", **attrs(aria_live="polite")),
-        panel(ids.OV_YEAR, "Homicides by year", *chart(ids.OV_YEAR, graph_id(ids.OV_YEAR), YEAR_COLUMNS),
-              description="Records per year, one line per dataset (dashed: synthetic)."),
-        html.Div([panel(pids, title, *chart(pids, graph_id(pids), DIM_COLUMNS),
-                        description="Common categories; source codes are mapped to them.")
+        html.Ul(first[0], id=ids.OV_BADGES, className="mp-badges", **attrs(aria_live="polite")),
+        filled(ids.OV_YEAR, "Homicides by year", YEAR_COLUMNS,
+               "Records per year, one line per dataset (dashed: synthetic)."),
+        html.Div([filled(pids, title, DIM_COLUMNS, "Common categories; source codes are mapped to them.")
                   for _dim, pids, title in DIM_PANELS]
-                 + [panel(ids.OV_AREA, "Homicides by area", *chart(ids.OV_AREA, graph_id(ids.OV_AREA), AREA_COLUMNS),
-                          description=f"The area each record is placed in; the chart shows the {TOP_AREAS} largest.")],
+                 + [filled(ids.OV_AREA, "Homicides by area", AREA_COLUMNS,
+                           f"The area each record is placed in; the chart shows the {TOP_AREAS} largest.")],
                  className="mp-grid"),
     ])
 
@@ -122,8 +130,12 @@ PANELS = (ids.OV_YEAR, *(p for _d, p, _t in DIM_PANELS), ids.OV_AREA)
 
 
 def update(*values: Any) -> tuple[Any, ...]:
-    """Badges, then for each panel: figure, table rows, state, CSV data."""
-    chosen: Filters = filters.from_inputs(*values)
+    """Callback: badges, then for each panel: figure, table rows, state, CSV data."""
+    return overview_outputs(filters.from_inputs(*values))
+
+
+def overview_outputs(chosen: Filters) -> tuple[Any, ...]:
+    """What :func:`update` returns, for filters already parsed (the layout uses it too)."""
     try:
         counts = services.counts(chosen)
     except services.ServiceError as exc:
@@ -157,7 +169,7 @@ def register(app: dash.Dash) -> None:
     for pids in PANELS:
         outputs += [Output(graph_id(pids), "figure"), Output(pids.table, "data"), Output(pids.status, "children"),
                     Output(pids.data, "data")]
-    app.callback(*outputs, *filters.inputs(F))(update)
+    app.callback(*outputs, *filters.inputs(F), prevent_initial_call=True)(update)  # the layout holds the first
 
 
 
