@@ -217,28 +217,24 @@ def similarity_edges(feat: Features, threshold: float, neighbours: int = 15, blo
     ``neighbours`` most similar rows with coding-aware Jaccard >= threshold (ties: lower row first), the
     union of those links kept once (a k-nearest-neighbour graph). ``neighbours = 0``: every pair above
     the threshold. Computed in row blocks (memory: block x n)."""
-    pf, cf, g = _split(feat)
-    pf_t, cf_t, g_t = pf.T.tocsc(), cf.T.tocsc(), g.T.tocsc()
+    pf, cf, g = (_dense_if_narrow(m) for m in _split(feat))
+    pf_t, cf_t, g_t = (m.T if isinstance(m, np.ndarray) else m.T.tocsc() for m in (pf, cf, g))
     g_size = np.asarray(g.sum(axis=1)).ravel()
     n = pf.shape[0]
     out_i, out_j, out_w = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
     for start in range(0, n, block):
         stop = min(n, start + block)
-        inter_f = (pf[start:stop] @ pf_t).toarray()
-        inter_g = (g[start:stop] @ g_t).toarray()
-        a = (pf[start:stop] @ cf_t).toarray()  # |P_i ∩ C_j|
-        b = (cf[start:stop] @ pf_t).toarray()  # |C_i ∩ P_j|
+        inter_f = _array(pf[start:stop] @ pf_t)
+        inter_g = _array(g[start:stop] @ g_t)
+        a = _array(pf[start:stop] @ cf_t)  # |P_i ∩ C_j|
+        b = _array(cf[start:stop] @ pf_t)  # |C_i ∩ P_j|
         union = a + b - inter_f + g_size[start:stop, None] + g_size[None, :] - inter_g
         with np.errstate(divide="ignore", invalid="ignore"):
             jac = np.where(union > 0, (inter_f + inter_g) / np.where(union > 0, union, 1), 0.0)
         local = np.arange(stop - start)
         jac[local, local + start] = -1.0  # never a self-loop
         if neighbours > 0:
-            order = np.argsort(-jac, axis=1, kind="stable")[:, :neighbours]
-            rows = np.repeat(local, order.shape[1])
-            cols = order.ravel()
-            ok = jac[rows, cols] >= threshold
-            rows, cols = rows[ok], cols[ok]
+            rows, cols = np.nonzero(_top_k(jac, neighbours) & (jac >= threshold))
         else:
             rows, cols = np.nonzero(jac >= threshold)
         weights = jac[rows, cols]
@@ -249,6 +245,29 @@ def similarity_edges(feat: Features, threshold: float, neighbours: int = 15, blo
     edges = pd.DataFrame({"i": np.concatenate(out_i), "j": np.concatenate(out_j), "jaccard": np.concatenate(out_w)})
     edges = edges.drop_duplicates(["i", "j"]).sort_values(["i", "j"], kind="stable")
     return edges.reset_index(drop=True)
+
+
+def _top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Mask of each row's k largest values, ties to the lower column (what a stable descending sort keeps),
+    found with a partition instead of a sort."""
+    if k >= values.shape[1]:
+        return np.ones(values.shape, dtype=bool)
+    kth = -np.partition(-values, k - 1, axis=1)[:, k - 1:k]  # each row's k-th largest value
+    above = values > kth
+    tied = values == kth
+    room = k - above.sum(axis=1, keepdims=True)
+    return above | (tied & (np.cumsum(tied, axis=1) <= room))
+
+
+DENSE_FEATURES = 2000  # feature matrices at most this wide are multiplied dense (exact counts in float64)
+
+
+def _dense_if_narrow(matrix: sparse.csr_matrix) -> sparse.csr_matrix | np.ndarray:
+    return matrix.toarray() if matrix.shape[1] <= DENSE_FEATURES else matrix
+
+
+def _array(product: Any) -> np.ndarray:
+    return product if isinstance(product, np.ndarray) else product.toarray()
 
 
 def clusters_of(feat: Features, *, threshold: float = 0.5, neighbours: int = 15, max_records: int = 5000,
