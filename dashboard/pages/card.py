@@ -159,7 +159,7 @@ def show_card(_clicks: Any, uid: str | None, search: str | None) -> tuple[Any, .
     row = card.rows[0]
     banner = "SYNTHETIC record: made by the generator; it describes no real case." if row.get("synthetic") else None
     out: list[Any] = [facts(row), state("ok", [f"Record {uid} from {row['dataset']}."], banner=banner),
-                      panels.export_data([_flat(row)], list(_flat(row)), f"card-{_safe(uid)}")]
+                      panels.export_data([row], list(row), f"card-{_safe(uid)}")]
     out += _timeline(uid)
     out += _similar(uid)
     return (*out, url)
@@ -187,10 +187,6 @@ def _similar(uid: str) -> list[Any]:
               else state("empty", ["No data: no other record shares a factor, motive, method or event type."]))
     return [shown, status, panels.export_data(rows, ["uid", "dataset", "year", "jaccard", "n_shared", "shared"],
                                               f"similar-to-{_safe(uid)}")]
-
-
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items()}
 
 
 def _safe(uid: str) -> str:

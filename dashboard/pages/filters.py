@@ -210,7 +210,9 @@ def update_options(dataset: str | None, years: Any, area: Any, motive: Any, meth
             clamp_years(years, bounds), *dims)
 
 
-def url_for(fids: ids.FilterIds, extra_names: tuple[str, ...]) -> Any:
+def url_for(extra_names: tuple[str, ...]) -> Any:
+    """The URL callback: the query string, the share link and the summary line for the bar's values
+    (the eight of :func:`inputs`), then the ``extra`` values, then the current search."""
     def update_url(*values: Any) -> Any:
         filters = from_inputs(*values[:8])
         extra = dict(zip(extra_names, values[8:8 + len(extra_names)], strict=True))
@@ -236,4 +238,4 @@ def register(app: dash.Dash, fids: ids.FilterIds, extra: Mapping[str, Input] | N
     app.callback(
         Output(fids.url, "search"), Output(fids.share, "href"), Output(fids.summary, "children"),
         *inputs(fids), *extra.values(), State(fids.url, "search"),
-    )(url_for(fids, tuple(extra)))
+    )(url_for(tuple(extra)))
