@@ -1,0 +1,1 @@
+"""Who may use the platform: dashboard users and roles, and the append-only audit log (no graph code)."""
