@@ -114,6 +114,11 @@ class Neo4jBackend(GraphBackend):
             except neo4j_errors.Neo4jError as exc:
                 raise QueryError(f"loading {bundle.dataset} into Neo4j failed and was rolled back; "
                                  f"nothing was written: {exc.message or exc}") from exc
+            except neo4j_errors.ServiceUnavailable as exc:
+                raise BackendUnavailableError(
+                    f"the Neo4j server at {self.uri} went away while loading {bundle.dataset}; nothing was "
+                    f"published (staged batches are removed by the next load). {START_HINT}; then load again"
+                ) from exc
             report.elapsed_s = time.perf_counter() - start
             return report
         raise AssertionError("unreachable")
@@ -132,14 +137,14 @@ class Neo4jBackend(GraphBackend):
         (graph_model/neo4j_staging.py explains the design)."""
         load = StagedLoad(self, BATCH_ROWS)
         try:
-            load.clear(everything=True)
+            load.claim()
             writer = BundleWriter(load, bundle, report, progress)
             writer.write_content()
             if self.before_publish is not None:
                 self.before_publish(load)
             load.publish(writer)
         except BaseException:
-            _quietly(load.clear)
+            _quietly(load.abandon)
             raise
         finally:
             load.close()

@@ -6,33 +6,35 @@ load (100,000 synthetic homicides are 3.5 M nodes and relationships). Above a si
 
 1. **Staging.** The records this load writes, the nodes they own and any new shared node (a vocabulary
    concept, an area, the dataset) are created in batches, each batch its own transaction (the driver's
-   managed transactions retry transient errors), under the single label ``MpStaging`` — no label of the
-   ontology — with the real label kept in ``_label`` and the load's id in ``_load``. Their relationships
+   managed transactions retry transient errors), under the labels ``MpStaging`` and ``MpStaging<Label>``
+   (e.g. ``MpStagingEvent``) — no label of the ontology. Their relationships
    are created too, except ``FROM_DATASET`` and relationships between two existing nodes. Every saved
    query reaches records through a labelled node or through ``(h)-[:FROM_DATASET]->(:Dataset)``, so
    nothing staged is reachable from them. Statements that change existing nodes (deleting the records
    this load replaces, updating vocabulary nodes) are held back.
 2. **Publishing**, in one transaction: check that the staging is complete, run the held-back
-   statements, give every staged node its real label (removing the staging marks), create the held-back
-   relationships and stamp the datasets. This transaction changes labels and two properties per node;
+   statements, give every staged node its real label (removing the staging labels), create the held-back
+   relationships, stamp the datasets and recompute their factor tallies. This transaction changes labels;
    it does not create the nodes, so it fits a heap the whole load would not.
 
 A failure before publishing removes this load's staging and re-raises: the graph is as it was. A killed
 process leaves staging behind, which no saved query sees and which the next load removes first. A
 failure while publishing rolls the publishing transaction back: the graph is as it was.
 
-Only one load at a time should write to a server (as on the embedded engine, where a lock enforces it):
-a second load removes the first one's staging, and the first then fails its completeness check and
-publishes nothing.
+One load at a time writes to a server (on the embedded engine a lock file enforces it): each staged load
+claims the ``(:MpLoadLock)`` node; a second load takes it over and removes the first one's staging, and the
+first then fails its check before publishing and publishes nothing.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
+from neo4j import exceptions as neo4j_errors
 
 from graph_model.errors import QueryError
 from graph_model.writer import BundleWriter, records
@@ -41,14 +43,15 @@ if TYPE_CHECKING:
     from graph_model.neo4j_backend import Neo4jBackend
 
 STAGING_LABEL = "MpStaging"
-STAGING_DDL = ("CREATE INDEX mp_staging_uid IF NOT EXISTS FOR (n:MpStaging) ON (n.uid)",)
+STAGING_DDL = ("DROP INDEX mp_staging_uid IF EXISTS",)  # staged nodes are found by element id
 # Relationship types never created before publishing: the edge every query uses to reach records.
 HELD_TYPES = frozenset({"FROM_DATASET"})
-CLEAR_STAGING = ("MATCH (n:MpStaging) WHERE $load = '' OR n._load = $load "
-                 "CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS")
-COUNT_STAGED = "MATCH (n:MpStaging) WHERE n._load = $load RETURN n._label AS label, count(n) AS n"
-COUNT_ALL_STAGED = "MATCH (n:MpStaging) RETURN count(n) AS n"
+CLEAR_STAGING = "MATCH (n:MpStaging) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS"
+CLAIM = "MERGE (l:MpLoadLock {uid: 'load'}) SET l.load = $load, l.started = datetime()"
+HOLDER = "OPTIONAL MATCH (l:MpLoadLock {uid: 'load'}) RETURN l.load AS load"
+RELEASE = "MATCH (l:MpLoadLock {uid: 'load'}) WHERE l.load = $load DELETE l"
 
+PUBLISH_ATTEMPTS = 6  # a restarting server gets about a minute (2 + 4 + 8 + 16 + 30 s)
 Hook = Callable[["StagedLoad"], None]
 
 
@@ -81,12 +84,12 @@ class StagedLoad:
 
     def insert_nodes(self, label: str, frame: pd.DataFrame) -> int:
         label = self.schema.check_label(label)
-        statement = (f"UNWIND $rows AS row CREATE (n:{STAGING_LABEL}) SET n = row, n._label = $label, "
-                     "n._load = $load RETURN row.uid AS uid, elementId(n) AS id")
+        statement = (f"UNWIND $rows AS row CREATE (n:{STAGING_LABEL}:{staging_label(label)}) SET n = row "
+                     "RETURN row.uid AS uid, elementId(n) AS id")
         ids = self.ids.setdefault(label, {})
         for start in range(0, len(frame), self.batch_rows):
             batch = frame.iloc[start: start + self.batch_rows]
-            ids.update(self._write(statement, {"rows": records(batch), "label": label, "load": self.load_id}))
+            ids.update(self._write(statement, {"rows": records(batch)}))
         self.staged.setdefault(label, set()).update(frame["uid"])
         return len(frame)
 
@@ -114,7 +117,7 @@ class StagedLoad:
         frame = frame.assign(f=frame["from"].map(self._ids(*a)), t=frame["to"].map(self._ids(*b)))[["f", "t", *props]]
         for start in range(0, len(frame), self.batch_rows):
             rows = records(frame.iloc[start: start + self.batch_rows])
-            written = self._write(statement, {"rows": rows, "load": self.load_id})
+            written = self._write(statement, {"rows": rows})
             if written != len(rows):
                 raise QueryError(f"{len(rows) - written} {rel_type} relationship(s) from {a[0]} to {b[0]} "
                                  "point at nodes that are neither in the graph nor in this load")
@@ -140,35 +143,59 @@ class StagedLoad:
         return self._session.execute_write(work)
 
     # ---- phases -----------------------------------------------------------------------------------
-    def clear(self, everything: bool = False) -> None:
-        """Remove this load's staging (or every load's, before a new load starts)."""
-        self._session.run(CLEAR_STAGING, {"load": "" if everything else self.load_id}).consume()
+    def claim(self) -> None:
+        """Take the load lock and remove any staging left behind (by a killed or displaced load)."""
+        self._session.run(CLAIM, {"load": self.load_id}).consume()
+        self._session.run(CLEAR_STAGING).consume()
+
+    def abandon(self) -> None:
+        """After a failure: remove the staging if this load still holds the lock, and release it."""
+        if self._holder() == self.load_id:
+            self._session.run(CLEAR_STAGING).consume()
+            self._session.run(RELEASE, {"load": self.load_id}).consume()
+
+    def _holder(self) -> str | None:
+        record = self._session.run(HOLDER).single()
+        return record["load"] if record is not None else None
 
     def publish(self, writer: BundleWriter) -> None:
-        """One transaction: held statements, relabel, held relationships, dataset stamps."""
-        def work(tx: Any) -> None:
-            self._check_complete(tx)
-            for statement, params in self.held_statements:
-                tx.run(statement, params).consume()
-            for label in self.staged:
-                tx.run(f"MATCH (n:{STAGING_LABEL}) WHERE n._load = $load AND n._label = $label "
-                       f"SET n:{label} REMOVE n:{STAGING_LABEL}, n._label, n._load",
-                       {"load": self.load_id, "label": label}).consume()
-            self.backend._tx = tx
+        """One transaction: held statements, relabel, held relationships, dataset stamps. Retried on
+        transient errors (not on running out of transaction memory, which would fail the same way)."""
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
-                for rel_type, pair, frame in self.held_rels:
-                    self.backend.insert_rels(rel_type, pair, frame)
-                writer.db = self.backend
-                writer.update_datasets()
-            finally:
-                self.backend._tx = None
+                with self._session.begin_transaction() as tx:
+                    self._publish(tx, writer)
+                    tx.commit()
+                return
+            except (neo4j_errors.TransientError, neo4j_errors.ServiceUnavailable,
+                    neo4j_errors.SessionExpired) as exc:
+                if "MemoryPoolOutOfMemory" in (getattr(exc, "code", "") or "") or attempt == PUBLISH_ATTEMPTS:
+                    raise
+                time.sleep(min(30.0, 2.0 ** attempt))
 
-        self._session.execute_write(work)
+    def _publish(self, tx: Any, writer: BundleWriter) -> None:
+        self._check_complete(tx)
+        for statement, params in self.held_statements:
+            tx.run(statement, params).consume()
+        for label in self.staged:
+            tx.run(f"MATCH (n:{staging_label(label)}) SET n:{label} REMOVE n:{STAGING_LABEL}:{staging_label(label)}"
+                   ).consume()
+        self.backend._tx = tx
+        try:
+            for rel_type, pair, frame in self.held_rels:
+                self.backend.insert_rels(rel_type, pair, frame)
+            writer.db = self.backend
+            writer.update_datasets()
+        finally:
+            self.backend._tx = None
+        tx.run(RELEASE, {"load": self.load_id}).consume()
 
     def _check_complete(self, tx: Any) -> None:
-        found = {r["label"]: r["n"] for r in tx.run(COUNT_STAGED, {"load": self.load_id})}
+        holder = tx.run(HOLDER).single()["load"]
         expected = {label: len(uids) for label, uids in self.staged.items() if uids}
-        if found != expected:
+        found = {label: tx.run(f"MATCH (n:{staging_label(label)}) RETURN count(n) AS n").single()["n"]
+                 for label in expected}
+        if holder != self.load_id or found != expected:
             raise QueryError(
                 "the staged part of this load is incomplete (another load or a clean-up removed it while this "
                 f"one ran: expected {expected}, found {found}); nothing was published. Run one load at a time "
@@ -177,8 +204,13 @@ class StagedLoad:
 
 def _end(var: str, key: str, label: str, staged: bool) -> str:
     if staged:
-        return f"({var}:{STAGING_LABEL}) WHERE elementId({var}) = row.{key} AND {var}._load = $load"
+        return f"({var}:{staging_label(label)}) WHERE elementId({var}) = row.{key}"
     return f"({var}:{label}) WHERE elementId({var}) = row.{key}"
+
+
+def staging_label(label: str) -> str:
+    """The label a node of ``label`` (already checked against the ontology) carries while staged."""
+    return f"{STAGING_LABEL}{label}"
 
 
 def rel_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
