@@ -44,6 +44,7 @@ class CaseIndex:
     areas: pd.DataFrame  # area_uid, area_code, area, level, n_records
     area_rows: dict[str, np.ndarray]  # area_uid -> record rows (the area and every area inside it)
     fingerprint: Any = None
+    synthetic_datasets: frozenset[str] = frozenset()  # the Dataset nodes that say synthetic = true
     _row: pd.Index = field(init=False)
 
     def __post_init__(self) -> None:
@@ -51,6 +52,13 @@ class CaseIndex:
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def synthetic_in(self, mask: np.ndarray) -> list[str]:
+        """Datasets among the masked records that are synthetic (their Dataset node says so, or a record
+        does)."""
+        recs = self.records[mask]
+        flagged = set(recs.loc[recs["synthetic"].fillna(False).astype(bool), "dataset"])
+        return sorted((set(recs["dataset"]) & self.synthetic_datasets) | flagged)
 
     def row_of(self, uid: str) -> int | None:
         pos = self._row.get_indexer([uid])[0]
@@ -145,7 +153,8 @@ class CaseIndex:
 
 
 # ---- building ---------------------------------------------------------------------------------------
-def build(backend: GraphBackend, fingerprint: Any = None) -> CaseIndex:
+def build(backend: GraphBackend, fingerprint: Any = None, synthetic_datasets: frozenset[str] = frozenset()
+          ) -> CaseIndex:
     """Pull every record's slices from the graph (seconds at 100,000 records; done once per version)."""
     frames = similarity.slice_frames(backend)
     matrix = build_factor_matrix(frames["records"], frames["values"], frames["universe"], frames["catalogue"])
@@ -169,7 +178,7 @@ def build(backend: GraphBackend, fingerprint: Any = None) -> CaseIndex:
     for r in result.rows:
         found = row.get_indexer(list(r["records"]))
         area_rows[str(r["area_uid"])] = found[found >= 0]
-    return CaseIndex(recs, matrix, feats, concepts, areas, area_rows, fingerprint)
+    return CaseIndex(recs, matrix, feats, concepts, areas, area_rows, fingerprint, frozenset(synthetic_datasets))
 
 
 def _common_label(vocab: Any, label_class: str, code: str) -> str:

@@ -295,7 +295,8 @@ class GraphService:
                 if self._index is not None and self._index.fingerprint == fingerprint:
                     return self._index
                 log.info("building the dashboard's record index for %s", self.db_uri)
-                return case_index.build(backend, fingerprint)
+                synthetic = frozenset(str(row[0]) for row in fingerprint if row[1])  # name, synthetic, ...
+                return case_index.build(backend, fingerprint, synthetic)
             built = self.call(refresh)
             if built is not self._index:
                 with self._cache_lock:
@@ -354,8 +355,7 @@ CASE_COLUMNS = ["uid", "dataset", "year", "area_code", "synthetic"]
 
 
 def _synthetic(idx: case_index.CaseIndex, mask: Any) -> list[str]:
-    recs = idx.records[mask]
-    return sorted(recs.loc[recs["synthetic"].fillna(False).astype(bool), "dataset"].unique())
+    return idx.synthetic_in(mask)
 
 
 def _options(idx: case_index.CaseIndex, filters: Filters) -> dict[str, list[Option]]:
@@ -387,12 +387,12 @@ def _counts(idx: case_index.CaseIndex, filters: Filters) -> Counts:
         "area": [labels["area"].get(c, c) for c in placed["area_code"]],
         "level": [labels["level"].get(c) for c in placed["area_code"]],
         "records": placed["size"]}).sort_values(["records", "area_code"], ascending=[False, True], kind="stable")
-    per_dataset = recs.groupby("dataset", as_index=False).agg(records=("uid", "size"),
-                                                                synthetic=("synthetic", "max"))
+    per_dataset = recs.groupby("dataset", as_index=False).agg(records=("uid", "size"))
+    synthetic = set(idx.synthetic_in(mask))
     return Counts(
         filters, int(mask.sum()), _records(by_year),
         {dim: _records(idx.concept_counts(dim, mask)) for dim in idx.concepts}, _records(by_area),
-        [{"name": r.dataset, "synthetic": bool(r.synthetic), "records": int(r.records)}
+        [{"name": r.dataset, "synthetic": r.dataset in synthetic, "records": int(r.records)}
          for r in per_dataset.itertuples()])
 
 
