@@ -174,7 +174,8 @@ def main() -> None:
         log = Path(tmp) / "serve.log"
         with log.open("w") as out:
             process = subprocess.Popen([*command, "serve", "--db", db, "--port", str(port)], stdout=out,
-                                       stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                       stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                                                     "MICROPATH_AUTH": "off"})  # no login
         base = f"http://127.0.0.1:{port}"
         try:
             wait_up(base, process)

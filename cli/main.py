@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="interface to listen on (default 127.0.0.1; anything else exposes the data)")
     serve.add_argument("--port", type=int, default=8050, help="port (default 8050)")
     serve.add_argument("--debug", action="store_true", help="Dash debug mode (never on a shared machine)")
+    serve.add_argument("--secure-cookies", action="store_true",
+                       help="mark cookies Secure: set when users reach the dashboard over HTTPS (e.g. a TLS proxy)")
     _db_arg(serve)
 
     schema = sub.add_parser("schema", help="print the schema derived from the ontology")
@@ -139,6 +141,7 @@ def _params(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    from access.audit import record_load
     from cli.progress import LoadProgress
     from loaders.base import prepare
 
@@ -147,6 +150,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     except ValidationFailed as exc:
         if args.problems:
             exc.to_frame().to_csv(args.problems, index=False)
+        record_load("load-refused", args.source, args.path, args.db, problems=len(exc.to_frame()))
         raise
     for column, reason in sorted(result.stripped.items()):
         print(f"stripped column {column!r}: {reason} (never stored in the graph)", file=sys.stderr)
@@ -158,8 +162,10 @@ def cmd_load(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("dry run: nothing written")
         return 0
+    record_load("load-started", args.source, args.path, args.db)  # audit log (access/audit.py)
     with open_backend(args.db, write=True) as backend, LoadProgress(disable=args.quiet) as progress:
         report = backend.write_bundle(bundle, progress)
+    record_load("load", args.source, args.path, args.db, report)
     print(report.summary())
     return 0
 
@@ -218,7 +224,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"WARNING: listening on {args.host} exposes the dashboard (and the data) beyond this "
               "machine.", file=sys.stderr)
-    serve(args.db, host=args.host, port=args.port, debug=args.debug)
+    serve(args.db, host=args.host, port=args.port, debug=args.debug, secure_cookies=args.secure_cookies)
     return 0
 
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import dash
 from dash import Dash, dcc, html
 
-from dashboard import ids, panels, services
-from dashboard.pages import FONT_STACK, attrs, card, network, overview, pathways, workbench
+from dashboard import auth, ids, panels, services
+from dashboard.pages import FONT_STACK, attrs, audit, card, network, overview, partner, pathways, workbench
 from queries.user_store import UserQueryStore
 
 # Every page, one module each. To add one (e.g. dashboard/pages/pathways.py, registered with
 # order=2 so the navigation lists it after the factor network), import it above and append it here
 # with a one-line change: ``PAGES = (overview, network, card, workbench, pathways)``.
-PAGES = (overview, network, card, workbench, pathways)
+PAGES = (overview, network, card, workbench, pathways, partner, audit)
 
 CSS = """
 :root { --mp-ink: #1a1a1a; --mp-muted: #4a4f57; --mp-accent: #1d4f91; --mp-line: #d0d5dc; }
@@ -137,11 +137,14 @@ INDEX = """<!DOCTYPE html>
 </html>"""
 
 
-def create_app(db_uri: str | None = None, *, query_dir: str | Path | None = None) -> Dash:
+def create_app(db_uri: str | None = None, *, query_dir: str | Path | None = None,
+               auth_config: auth.AuthConfig | None = None) -> Dash:
     """A dashboard app reading the graph at ``db_uri`` (default: $MICROPATH_DB or the user database).
 
     ``query_dir`` holds the analyst's own saved queries (default: $MICROPATH_QUERY_DIR or
-    ~/.local/share/micropathways/queries; see queries/user_store.py)."""
+    ~/.local/share/micropathways/queries; see queries/user_store.py). ``auth_config`` requires login
+    (dashboard/auth.py); without it the app is open, as tests use it — ``serve`` always passes one unless
+    MICROPATH_AUTH=off on loopback."""
     app = Dash(__name__, use_pages=True, pages_folder="", title="Micropathways",
                update_title="", index_string=INDEX, suppress_callback_exceptions=True)
     service = services.GraphService(db_uri)
@@ -159,6 +162,8 @@ def create_app(db_uri: str | None = None, *, query_dir: str | Path | None = None
         ], className="mp-header"),
         html.Main(dash.page_container, id=ids.MAIN, tabIndex="-1"),
     ])
+    if auth_config is not None:  # login, roles, CSRF, audit (dashboard/auth.py); None: open (tests)
+        auth.install(app, auth_config)
     return app
 
 
@@ -169,9 +174,10 @@ def nav_links() -> list[dcc.Link]:
             for p in pages]
 
 
-def serve(db_uri: str | None, *, host: str = "127.0.0.1", port: int = 8050, debug: bool = False) -> None:
+def serve(db_uri: str | None, *, host: str = "127.0.0.1", port: int = 8050, debug: bool = False,
+          secure_cookies: bool = False) -> None:
     """Serve the dashboard until interrupted (the graph is opened read-only, on first use)."""
-    app = create_app(db_uri)
+    app = create_app(db_uri, auth_config=auth.config_for_serve(host, secure_cookies=secure_cookies))
     service = services.installed(app.server)
     threading.Thread(target=service.warm, name="dashboard-warm", daemon=True).start()
     print(f"Micropathways dashboard on http://{host}:{port}/ (database {service.db_uri}); Ctrl-C stops it",

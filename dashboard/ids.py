@@ -217,3 +217,18 @@ WB_VERSION_STATUS = "wb-version-status"
 def param_id(name: str) -> dict[str, str]:
     """The pattern-matching id of the form control for saved-query parameter ``name``."""
     return {"type": WB_PARAM, "name": name}
+
+
+# ---- partner tables page ("/partner", issue 7) ------------------------------------------------
+PT_DATASET = "pt-dataset"
+PT_QUERY = "pt-query"
+PT_DESCRIPTION = "pt-description"
+PT_RUN = "pt-run"
+PT_TABLE = PanelIds("pt-table")
+PT_NOTE = "pt-note"
+
+# ---- audit log page ("/audit", admins, issue 7) ---------------------------------------------------
+AUDIT_REFRESH = "audit-refresh"
+AUDIT_VERIFY = "audit-verify"
+AUDIT_EVENT = "audit-event"
+AUDIT_LOG = PanelIds("audit-log")

@@ -36,7 +36,7 @@ from typing import Any, Literal, TypeVar
 
 import pandas as pd
 
-from dashboard import case_index
+from dashboard import auth, case_index
 from graph_model.backend import GraphBackend, QueryResult
 from graph_model.connect import default_db_uri, open_backend
 from graph_model.errors import (
@@ -456,37 +456,53 @@ def saved_query(name: str) -> SavedQuery:
 
 
 def run_saved_query(name: str, params: Mapping[str, Any] | None = None) -> TableResult:
+    _allowed(auth.roles.SAVED_QUERIES, "saved-query", query=name, params=dict(params or {}))
     return current().run_saved(name, params)
+
+
+def _allowed(capability: str, event: str | None = None, **details: Any) -> None:
+    """The signed-in user's role must grant ``capability`` (dashboard/auth.py; audited as ``event``)."""
+    try:
+        auth.check(capability, event, **details)
+    except auth.AccessDenied as exc:
+        raise ServiceError(f"{exc}; ask an administrator if your work needs it", "refused") from exc
 
 
 def filter_options(dataset: str = "") -> dict[str, list[dict[str, Any]]]:
     """Dropdown options (``{"label", "value"}``) for area, motive, method and relationship."""
+    _allowed(auth.roles.EXPLORE)
     return {dim: [o.as_dropdown() for o in opts] for dim, opts in current().filter_options(dataset).items()}
 
 
 def counts(filters: Filters) -> Counts:
+    _allowed(auth.roles.EXPLORE)
     return current().counts(filters)
 
 
 def factor_network(filters: Filters) -> NetworkData:
+    _allowed(auth.roles.EXPLORE)
     return current().factor_network(filters)
 
 
 def cases_behind(filters: Filters, factor_uids: list[str]) -> CaseList:
+    _allowed(auth.roles.RECORDS, "cases-behind", factors=list(factor_uids), filters=filters.describe())
     return current().cases_behind(filters, factor_uids)
 
 
 def similar(uid: str, filters: Filters | None = None, k: int = 10) -> list[dict[str, Any]]:
+    _allowed(auth.roles.RECORDS)
     return current().similar(uid, filters or Filters(), k)
 
 
 def homicide_card(uid: str) -> TableResult:
     """Saved query ``homicide_card`` for record ``uid`` (no rows: no such record)."""
+    _allowed(auth.roles.RECORDS, "record", uid=uid)
     return current().run_saved("homicide_card", {"uid": uid})
 
 
 def pathway(uid: str) -> TableResult:
     """Saved query ``pathway_of_homicide``: the ordered steps of record ``uid``'s micropathway."""
+    _allowed(auth.roles.RECORDS)
     return current().run_saved("pathway_of_homicide", {"uid": uid})
 
 
@@ -500,6 +516,7 @@ def run_adhoc(text: str, params: Mapping[str, Any] | None = None, *, timeout_s: 
     """Analyst-written Cypher: refused if it writes (kind ``refused``), time-limited and row-capped."""
     if not (text or "").strip():
         raise ServiceError("the ad-hoc box is empty: write a read-only Cypher statement first", "bad-parameter")
+    _allowed(auth.roles.ADHOC, "adhoc-cypher", text=text, params=dict(params or {}))
     result = current().call(lambda b: runner.run_adhoc(b, text, dict(params or {}), timeout_s=timeout_s,
                                                        max_rows=max_rows))
     return TableResult.from_result(result, max_rows=max_rows, query="ad-hoc")
@@ -527,6 +544,7 @@ def _store_call(fn: Callable[[UserQueryStore], T]) -> T:
 
 def save_user_query(name: str, **fields: Any) -> QueryVersion:
     """Save a new version of user query ``name`` (see queries.user_store.UserQueryStore.save)."""
+    _allowed(auth.roles.SAVE_QUERIES, "save-query", name=name, text=fields.get("text"))
     return _store_call(lambda store: store.save(name, **fields))
 
 
@@ -542,6 +560,7 @@ def user_query_version(name: str, number: int | None = None) -> QueryVersion:
 
 
 def restore_user_query(name: str, number: int) -> QueryVersion:
+    _allowed(auth.roles.SAVE_QUERIES, "restore-query", name=name, version=number)
     return _store_call(lambda store: store.restore(name, number))
 
 
@@ -575,6 +594,8 @@ def pathway_view(filters: Any, by: str = "motive", *, min_support: float = 0.05,
     """Pull the filtered pathways once (patterns.pathways.load_slice) and compute the page's tables."""
     import time
 
+    _allowed(auth.roles.EXPLORE)
+
     from patterns import pathways as pw
 
     if by not in ("motive", "method"):
@@ -594,3 +615,23 @@ def pathway_view(filters: Any, by: str = "motive", *, min_support: float = 0.05,
     except MicropathError as exc:
         raise ServiceError(f"the pathway measures failed for {filters.describe()}: {exc}", "failed") from exc
     return view
+
+
+# ---- partner tables (issue 7: the partner role's page) -------------------------------------------
+def run_partner_table(name: str, dataset: str) -> Any:
+    """Partner-safe query ``name`` for one whole ``dataset``, suppressed (disclosure.release); the
+    unsuppressed values never leave disclosure/. Refusals (AccessRefused, DisclosureError) are ``refused``."""
+    from disclosure.release import run_partner_query
+    from disclosure.suppression import DisclosureError
+
+    _allowed(auth.roles.PARTNER_TABLES, "partner-query", query=name, params={"dataset": dataset})
+    def release(backend: GraphBackend) -> Any:
+        try:
+            return run_partner_query(backend, name, {"dataset": dataset})
+        except DisclosureError as exc:  # a refusal, not a broken connection: keep the handle
+            return exc
+
+    result = current().call(release)
+    if isinstance(result, DisclosureError):
+        raise ServiceError(str(result), "refused") from result
+    return result

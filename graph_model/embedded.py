@@ -34,6 +34,11 @@ from graph_model.values import plain
 from graph_model.writer import BundleWriter
 
 
+# what the engine says when a read-only open finds an interrupted checkpoint (a load killed while committing)
+RECOVERY_PENDING = "checkpoint recovery is pending"
+RECOVERY_ATTEMPTS = 25
+
+
 class EmbeddedBackend(GraphBackend):
     name = "embedded"
 
@@ -58,7 +63,7 @@ class EmbeddedBackend(GraphBackend):
             )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = ladybug.Database(str(self.path), read_only=self.read_only)
+            self._db = self._database()
         except RuntimeError as exc:
             if "lock" in str(exc).lower():
                 raise DatabaseBusyError(
@@ -68,6 +73,34 @@ class EmbeddedBackend(GraphBackend):
             raise BackendUnavailableError(f"cannot open embedded database {self.path}: {exc}") from exc
         self._conn = ladybug.Connection(self._db)
         self._version = locking.db_version(self.path)
+
+    def _database(self) -> Any:
+        """The engine's database handle. A read-only open of a database whose writer was killed while
+        checkpointing a committed load is refused by the engine until a read-write open has finished the
+        recovery: do that here (only while no load holds the lock), then open read-only again."""
+        try:
+            return ladybug.Database(str(self.path), read_only=self.read_only)
+        except RuntimeError as exc:
+            if not (self.read_only and RECOVERY_PENDING in str(exc).lower()):
+                raise
+        self._finish_recovery()
+        return ladybug.Database(str(self.path), read_only=True)
+
+    def _finish_recovery(self) -> None:
+        """Open read-write once so the engine completes an interrupted checkpoint (tries for a few seconds
+        when another reader is doing the same)."""
+        with locking.shared(self.path):  # a running load holds the lock exclusively: then DatabaseBusyError
+            for attempt in range(RECOVERY_ATTEMPTS):
+                try:
+                    ladybug.Database(str(self.path), read_only=False).close()
+                    return
+                except RuntimeError as exc:
+                    if "lock" not in str(exc).lower() or attempt == RECOVERY_ATTEMPTS - 1:
+                        raise RuntimeError(
+                            f"{exc} (a load into this database was interrupted while committing; opening it "
+                            "read-write to finish the recovery failed: run the load again, which completes "
+                            "it)") from exc
+                    time.sleep(0.2)
 
     def _reopen_if_changed(self) -> None:
         if self.read_only and locking.db_version(self.path) != self._version:

@@ -101,7 +101,7 @@ def build_factor_matrix(recs: pd.DataFrame, values: pd.DataFrame, universe: pd.D
     row = pd.Index(recs["uid"])
     presence_only = recs.loc[recs["factor_recording"] == "presence_only", "dataset"].unique()
     universe = universe[universe["dataset"].isin(presence_only)]
-    factor_uids = sorted(set(values["factor_uid"]) | set(universe["factor_uid"]))
+    factor_uids = sorted(set(values["factor_uid"].unique()) | set(universe["factor_uid"].unique()))
     col = pd.Index(factor_uids)
     coded = np.zeros((len(row), len(col)), dtype=bool)
     present = np.zeros_like(coded)

@@ -131,7 +131,7 @@ def _sequences(sl: PathwaySlice, by: GroupBy) -> _Seq:
     record, records = pd.factorize(steps["record_uid"], sort=True)
     g_member, group_keys = pd.factorize(member["group"], sort=True)
     r_member = pd.Index(records).get_indexer(member["record_uid"])
-    labels_of = dict(zip(member["group"], member["group_label"], strict=True))
+    labels_of = member.drop_duplicates("group", keep="last").set_index("group")["group_label"]
     groups = pd.DataFrame({"gi": np.arange(len(group_keys)), "group": np.asarray(group_keys, dtype=object)})
     groups["group_label"] = groups["group"].map(labels_of)
     groups["pathways"] = np.bincount(g_member[r_member >= 0], minlength=len(groups)).astype("int64")

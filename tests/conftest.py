@@ -19,6 +19,10 @@ import pytest
 from graph_model.backend import GraphBackend
 from graph_model.embedded import EmbeddedBackend
 
+# `micropath serve` requires login; tests that serve the dashboard as a subprocess test the pages, not the
+# login, so they run it open on loopback (dashboard/auth.py). tests/test_auth*.py serve with login.
+os.environ.setdefault("MICROPATH_AUTH", "off")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 LONDON_CSV = SHARED_DATA / "london_mps_homicide_victims_2003_2024.csv"

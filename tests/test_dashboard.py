@@ -239,6 +239,14 @@ def test_filters_round_trip_through_the_url() -> None:
                                                                                                  year_to=2024)
 
 
+def test_navigation_carries_the_filters_to_pages_that_share_them(app: Any) -> None:
+    links = [ids.nav_link_id(p) for p in ("overview", "network", "card", "workbench")]
+    hrefs = filters.carry("?dataset=london-mps&year_from=2010&alpha=0.01", links, [None] * 4)
+    assert hrefs == ["/?dataset=london-mps&year_from=2010", "/network?dataset=london-mps&year_from=2010",
+                     "/card", "/queries"]
+    assert filters.carry("", links, [None] * 4) == ["/", "/network", "/card", "/queries"]
+
+
 def test_year_helpers() -> None:
     infos = [services.DatasetInfo("a", False, 3, 2003, 2024), services.DatasetInfo("b", True, 2, 2015, 2024)]
     assert filters.year_bounds(infos, "b") == (2015, 2024)

@@ -254,12 +254,18 @@ def test_overview_shows_the_numbers_and_follows_the_filters(page: Page, served: 
     shown = table_rows(page, ids.OV_YEAR.table)
     expected = london["Recorded Year"].astype(int).value_counts().sort_index()
     assert [(int(r["year"]), int(r["records"].replace(",", ""))) for r in shown] == list(expected.items())[:len(shown)]
+    network_link = page.locator(f"[id='{dom_id(ids.nav_link_id('network'))}']")
+    page.wait_for_function("(el) => el.getAttribute('href').includes('dataset=')", arg=network_link.element_handle())
+    assert network_link.get_attribute("href") == f"/network?dataset={LONDON}"
+    assert page.locator(f"[id='{dom_id(ids.nav_link_id('card'))}']").get_attribute("href") == "/card"
     with page.expect_download() as download:
         page.locator(f"[id='{dom_id(ids.OV_YEAR.csv)}']").click()
     text = Path(download.value.path()).read_text()
     assert text.splitlines()[0] == "dataset,year,records"
     assert len(text.splitlines()) == 1 + len(expected)
     screenshot(page, "overview-london")
+    network_link.click()  # the filters come along
+    wait_status(page, ids.NET_STATUS, "ok", showing=f"for {LONDON}, all years")
 
 
 # ---- the network page ----------------------------------------------------------------------------

@@ -26,16 +26,17 @@ values in the URL too; the page reads them back from ``layout``'s keyword argume
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import dash
-from dash import Input, Output, State, dcc, html, no_update
+from dash import ALL, Input, Output, State, dcc, html, no_update
 
 from dashboard import ids, services
-from dashboard.pages import attrs, labelled
+from dashboard.pages import attrs, labelled, query_params
 from patterns.slices import Filters
 
 KEYS = ("dataset", "year_from", "year_to", "area", "motive", "method", "relationship")
@@ -224,8 +225,29 @@ def url_for(extra_names: tuple[str, ...]) -> Any:
     return update_url
 
 
+def carry(search: str | None, link_ids: list[dict[str, str]], hrefs: list[str | None]) -> list[str]:
+    """Navigation hrefs that keep the filters: every page with a filter bar gets the filter part of the
+    current query string (not page-only values such as the network's threshold); other pages none."""
+    wanted = to_search(from_query({k: v for k, v in query_params(search).items() if k in KEYS}))
+    pages = {str(p["module"]).rsplit(".", 1)[-1]: p for p in dash.page_registry.values()}
+    out = []
+    for link, href in zip(link_ids, hrefs, strict=True):
+        page = pages.get(link["page"])
+        path = str(page["relative_path"]) if page else str(href or "/").split("?", 1)[0]
+        out.append(path + wanted if page and page.get("shares_filters") else path)
+    return out
+
+
 def register(app: dash.Dash, fids: ids.FilterIds, extra: Mapping[str, Input] | None = None) -> None:
-    """Bind the bar's callbacks: options and years follow the dataset; the URL follows every value."""
+    """Bind the bar's callbacks: options and years follow the dataset; the URL follows every value; the
+    navigation links to the other pages with a filter bar carry the filters along.
+
+    Call it from the page module's ``register``, after ``dash.register_page``: the calling module's page
+    is marked as sharing the filters (so links to it carry them)."""
+    caller = inspect.currentframe()
+    module = caller.f_back.f_globals.get("__name__") if caller and caller.f_back else None
+    if module in dash.page_registry:
+        dash.page_registry[module]["shares_filters"] = True
     app.callback(
         Output(fids.dataset, "options"), Output(fids.years, "min"), Output(fids.years, "max"),
         Output(fids.years, "marks"), Output(fids.years, "value"),
@@ -239,3 +261,8 @@ def register(app: dash.Dash, fids: ids.FilterIds, extra: Mapping[str, Input] | N
         Output(fids.url, "search"), Output(fids.share, "href"), Output(fids.summary, "children"),
         *inputs(fids), *extra.values(), State(fids.url, "search"),
     )(url_for(tuple(extra)))
+    app.callback(
+        Output({"type": ids.NAV_LINK, "page": ALL}, "href", allow_duplicate=True),
+        Input(fids.url, "search"), State({"type": ids.NAV_LINK, "page": ALL}, "id"),
+        State({"type": ids.NAV_LINK, "page": ALL}, "href"), prevent_initial_call="initial_duplicate",
+    )(carry)
