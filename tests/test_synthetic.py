@@ -8,7 +8,6 @@ with pandas, never with the generator's own code.
 
 from __future__ import annotations
 
-import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,16 +218,17 @@ def test_loads_cleanly_and_labelled_synthetic(loaded: EmbeddedBackend, data: dic
 
 
 @pytest.mark.slow
-def test_100k_cases_generate_and_load_in_reasonable_time(tmp_path: Path) -> None:
-    start = time.perf_counter()
+def test_100k_cases_generate_and_load(tmp_path: Path) -> None:
+    """The generator and the coded loader at full scale: every case and coded factor value arrives.
+    (How long it takes is measured by bench/patterns.py, not asserted here.)"""
     folder = write_bundle(tmp_path / "big", cases=100_000, seed=2)
-    generated = time.perf_counter() - start
+    factors = pd.read_csv(folder / "factors.csv", usecols=["value"], dtype=str)
     with EmbeddedBackend(tmp_path / "big.lbdb", read_only=False) as db:
         _, report = load("coded", folder, db)
-    loaded = time.perf_counter() - start - generated
-    assert report.records_new == 100_000
-    assert generated < 20, generated
-    assert loaded < 90, loaded  # measured ~25 s (prepare ~15 s, write ~10 s) on the development machine
+        got = db.run_read("MATCH (h:Homicide) RETURN count(h) AS n").rows[0]["n"]
+        edges = db.run_read("MATCH (:Homicide)-[r:HAS_FACTOR]->(:Factor) RETURN count(r) AS n").rows[0]["n"]
+    assert report.records_new == got == 100_000
+    assert edges == int((factors["value"] != "not_recorded").sum())
 
 
 # ---- coding frame 3: thirty factors, the earlier frames leave the new ones not coded ---------------------
