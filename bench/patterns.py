@@ -5,7 +5,8 @@
 Writes a seeded synthetic coded bundle (coding frame 3 by default: 30 factors in the frame, the 18 added in
 frame 3 not coded for cases coded under frames 1 and 2), loads it into a fresh embedded database (or reuses
 ``--db`` when it already holds that dataset), opens it read-only as the CLI and the dashboard do, and times
-every measure in two parts: *pull* (the saved-Cypher slices it needs, as DataFrames) and *compute* (pandas,
+every measure in two parts: *pull* (the saved-Cypher slices it needs, as DataFrames through the backend's
+columnar read path ``run_read_frame``) and *compute* (pandas,
 numpy, scipy, mlxtend, networkx, prefixspan, krippendorff). Slices several measures share are pulled once,
 as the dashboard does (pull ``factor_matrix`` / ``features`` / the pathway slice once per filter setting,
 then call the ``*_of`` functions), and charged to the first measure that needs them.
@@ -98,7 +99,7 @@ def run(backend: EmbeddedBackend, name: str) -> Timer:
     links = t("contrasts", "pull", lambda: factors.group_links(backend, "motive", f), shape)
     t("contrasts", "compute", lambda: factors.contrasts_of(matrix, links, by="motive"), shape)
 
-    extra = t("similarity", "pull", lambda: _other_features(backend, f), shape)
+    extra = t("similarity", "pull", lambda: _other_features(backend, f, links), shape)
     feat = t("similarity", "compute", lambda: similarity.features_from(
         {"records": recs, "values": values, "universe": universe, "catalogue": catalogue, "others": extra}),
         lambda x: f"{x.present.shape[0]:,} x {x.present.shape[1]} features")
@@ -118,11 +119,12 @@ def run(backend: EmbeddedBackend, name: str) -> Timer:
     return t
 
 
-def _other_features(backend: EmbeddedBackend, f: Filters) -> pd.DataFrame:
-    """Motive, method and event-type features (what similarity.slice_frames adds to the factor slices)."""
+def _other_features(backend: EmbeddedBackend, f: Filters, motives: pd.DataFrame) -> pd.DataFrame:
+    """Motive, method and event-type features (what similarity.slice_frames adds to the factor slices); the
+    motive links are the ones contrasts pulled (the dashboard pulls each slice once per filter setting)."""
     parts = []
     for dimension in ("motive", "method"):
-        links = factors.group_links(backend, dimension, f)
+        links = motives if dimension == "motive" else factors.group_links(backend, dimension, f)
         parts.append(pd.DataFrame({"record_uid": links["record_uid"], "kind": dimension,
                                    "item_uid": links["group"], "label": links["group_label"]}))
     events = slices.record_event_types(backend, f)

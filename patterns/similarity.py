@@ -217,20 +217,23 @@ def similarity_edges(feat: Features, threshold: float, neighbours: int = 15, blo
     ``neighbours`` most similar rows with coding-aware Jaccard >= threshold (ties: lower row first), the
     union of those links kept once (a k-nearest-neighbour graph). ``neighbours = 0``: every pair above
     the threshold. Computed in row blocks (memory: block x n)."""
-    pf, cf, g = (_dense_if_narrow(m) for m in _split(feat))
-    pf_t, cf_t, g_t = (m.T if isinstance(m, np.ndarray) else m.T.tocsc() for m in (pf, cf, g))
+    pf, cf, g = _split(feat)
+    # two products per block: shared = |P_i ∩ P_j| + |G_i ∩ G_j| and
+    # union − |G_i| − |G_j| = |P_i ∩ C_j| + |C_i ∩ P_j| − |P_i ∩ P_j| − |G_i ∩ G_j|
+    left_shared = _dense_if_narrow(sparse.hstack([pf, g]).tocsr())
+    left_union = _dense_if_narrow(sparse.hstack([pf, cf, -pf, -g]).tocsr())
+    right_shared, right_union = (_transposed(m) for m in (left_shared, _dense_if_narrow(
+        sparse.hstack([cf, pf, pf, g]).tocsr())))
     g_size = np.asarray(g.sum(axis=1)).ravel()
     n = pf.shape[0]
     out_i, out_j, out_w = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
     for start in range(0, n, block):
         stop = min(n, start + block)
-        inter_f = _array(pf[start:stop] @ pf_t)
-        inter_g = _array(g[start:stop] @ g_t)
-        a = _array(pf[start:stop] @ cf_t)  # |P_i ∩ C_j|
-        b = _array(cf[start:stop] @ pf_t)  # |C_i ∩ P_j|
-        union = a + b - inter_f + g_size[start:stop, None] + g_size[None, :] - inter_g
-        with np.errstate(divide="ignore", invalid="ignore"):
-            jac = np.where(union > 0, (inter_f + inter_g) / np.where(union > 0, union, 1), 0.0)
+        shared = _array(left_shared[start:stop] @ right_shared)
+        union = _array(left_union[start:stop] @ right_union)
+        union += g_size[start:stop, None]
+        union += g_size[None, :]
+        jac = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
         local = np.arange(stop - start)
         jac[local, local + start] = -1.0  # never a self-loop
         if neighbours > 0:
@@ -264,6 +267,10 @@ DENSE_FEATURES = 2000  # feature matrices at most this wide are multiplied dense
 
 def _dense_if_narrow(matrix: sparse.csr_matrix) -> sparse.csr_matrix | np.ndarray:
     return matrix.toarray() if matrix.shape[1] <= DENSE_FEATURES else matrix
+
+
+def _transposed(matrix: sparse.csr_matrix | np.ndarray) -> sparse.csc_matrix | np.ndarray:
+    return matrix.T if isinstance(matrix, np.ndarray) else matrix.T.tocsc()
 
 
 def _array(product: Any) -> np.ndarray:
