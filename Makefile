@@ -10,7 +10,7 @@ DB     ?= embedded:$(HOME)/.local/share/micropathways/graph.lbdb
 PORT   ?= 8050
 SYNTH_CASES ?= 2000
 
-.PHONY: demo install install-test load-demo serve test lint bench clean
+.PHONY: demo install install-test load-demo demo-user serve test lint bench clean
 
 $(BIN)/micropath: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,17 @@ $(BIN)/micropath: pyproject.toml
 install: $(BIN)/micropath
 
 # Quick start 1: install, load the London data and a synthetic sample, serve the dashboard.
-demo: install load-demo serve
+demo: install load-demo demo-user serve
 
 load-demo: install
 	$(BIN)/micropath load london-mps $(SHARED)/london_mps_homicide_victims_2003_2024.csv --db $(DB)
 	$(BIN)/micropath synth --cases $(SYNTH_CASES) --seed 42 var/synthetic-s42
 	$(BIN)/micropath load coded var/synthetic-s42 --db $(DB)
+
+# The dashboard requires login: the demo adds an administrator "admin" with a generated password, printed
+# once (nothing happens if "admin" exists). Other users: `micropath users add NAME --role ROLE`.
+demo-user: install
+	$(BIN)/micropath users add admin --role admin --generate-password --exist-ok
 
 serve: install
 	$(BIN)/micropath serve --db $(DB) --port $(PORT)

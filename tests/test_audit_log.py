@@ -156,3 +156,9 @@ def test_serve_refuses_without_users_and_open_mode_off_loopback(tmp_path: Path) 
                         timeout=60)
     assert exposed.returncode == 1 and "only on 127.0.0.1" in exposed.stderr
     assert "WARNING" in exposed.stderr
+
+
+def test_security_doc_prints_the_access_matrix() -> None:
+    from access.roles import matrix_markdown
+
+    assert matrix_markdown() in (REPO / "docs" / "security.md").read_text(encoding="utf-8")
