@@ -29,8 +29,10 @@ from queries.registry import SavedQuery, default_registry
 from tests.graph_fixtures import write_fixture
 
 NAME = "synthetic-s5"
-FILTERS = [Filters(), Filters(dataset=NAME), Filters(dataset=NAME, year_from=2012, year_to=2016, motive="quarrel_revenge_temper"),
-           Filters(area="E09000005"), Filters(incident_kinds=("homicide",), method="sharp_instrument", relationship="stranger")]
+FILTERS = [Filters(), Filters(dataset=NAME),
+           Filters(dataset=NAME, year_from=2012, year_to=2016, motive="quarrel_revenge_temper"),
+           Filters(area="E09000005"),
+           Filters(incident_kinds=("homicide",), method="sharp_instrument", relationship="stranger")]
 
 
 @pytest.fixture(scope="module")
