@@ -25,9 +25,10 @@ ADHOC = "adhoc-cypher"  # ad-hoc read-only Cypher
 SAVE_QUERIES = "save-queries"  # save and restore user queries
 EXPORT = "export"  # CSV / image downloads of what the user's pages show
 AUDIT = "audit-log"  # read and export the audit log
-CAPABILITIES = (EXPLORE, RECORDS, SAVED_QUERIES, PARTNER_TABLES, ADHOC, SAVE_QUERIES, EXPORT, AUDIT)
+REVIEW_LINKS = "review-links"  # accept / reject links between datasets (linkage.runs.review_links)
+CAPABILITIES = (EXPLORE, RECORDS, SAVED_QUERIES, PARTNER_TABLES, ADHOC, SAVE_QUERIES, EXPORT, AUDIT, REVIEW_LINKS)
 
-_RESEARCH_PAGES = frozenset({"overview", "network", "pathways", "card", "workbench", "partner"})
+_RESEARCH_PAGES = frozenset({"overview", "network", "pathways", "card", "workbench", "partner", "links"})
 PAGES: dict[Role, frozenset[str]] = {
     "researcher": _RESEARCH_PAGES,
     "analyst": _RESEARCH_PAGES,
@@ -36,7 +37,8 @@ PAGES: dict[Role, frozenset[str]] = {
 }
 GRANTS: dict[Role, frozenset[str]] = {
     "researcher": frozenset({EXPLORE, RECORDS, SAVED_QUERIES, PARTNER_TABLES, EXPORT}),
-    "analyst": frozenset({EXPLORE, RECORDS, SAVED_QUERIES, PARTNER_TABLES, EXPORT, ADHOC, SAVE_QUERIES}),
+    "analyst": frozenset({EXPLORE, RECORDS, SAVED_QUERIES, PARTNER_TABLES, EXPORT, ADHOC, SAVE_QUERIES,
+                          REVIEW_LINKS}),
     "partner": frozenset({PARTNER_TABLES, EXPORT}),
     "admin": frozenset(CAPABILITIES),
 }
@@ -70,7 +72,7 @@ def disclosure_role(role: str) -> str:
 
 def matrix_markdown() -> str:
     """The access matrix as a Markdown table (docs/security.md; a test checks the doc matches)."""
-    pages = ["overview", "network", "pathways", "card", "workbench", "partner", "audit"]
+    pages = ["overview", "network", "pathways", "card", "workbench", "partner", "audit", "links"]
     head = "| | " + " | ".join(ROLES) + " |\n|---|" + "---|" * len(ROLES) + "\n"
     rows = [f"| page `{p}` | " + " | ".join("yes" if may_see(r, p) else "—" for r in ROLES) + " |" for p in pages]
     rows += [f"| {c} | " + " | ".join("yes" if may(r, c) else "—" for r in ROLES) + " |" for c in CAPABILITIES]

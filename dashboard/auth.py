@@ -56,12 +56,13 @@ DASH_CALLBACK = "/_dash-update-component"
 ROUTER_OUTPUT = "_pages_content"
 # Every page's component ids start with its prefix (dashboard/ids.py: "one prefix per page").
 PREFIX_PAGES = {"ov": "overview", "net": "network", "card": "card", "pw": "pathways", "wb": "workbench",
-                "pt": "partner", "audit": "audit"}
+                "pt": "partner", "audit": "audit", "lk": "links"}
 PATH_PAGES = {"/": "overview", "/network": "network", "/card": "card", "/pathways": "pathways",
-              "/queries": "workbench", "/partner": "partner", "/audit": "audit"}
+              "/queries": "workbench", "/partner": "partner", "/audit": "audit", "/links": "links"}
 EXPORT_TYPES = {"mp-download", "wb-download"}  # outputs that are file downloads
 IMAGE_OUTPUTS = {"net-graph", "wb-graph"}  # generateImage: a PNG made in the browser
-WORKBENCH_NEEDS = {"wb-save-status": roles.SAVE_QUERIES}  # callbacks of the workbench that need more
+# callbacks that need more than their page (the workbench saving a query; the links page reviewing a link)
+WORKBENCH_NEEDS = {"wb-save-status": roles.SAVE_QUERIES, "lk-review-status": roles.REVIEW_LINKS}
 RESTORE_OUTPUT = ("wb-version-status", "children")  # restoring a version writes a new one
 ADHOC_TRIGGER = "wb-adhoc-run.n_clicks"
 
