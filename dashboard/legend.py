@@ -1,25 +1,22 @@
 """Colours and names for the dashboard's legends, derived from the ontology.
 
-Class colours are the ontology's ``mp:legendColour`` (``get_schema().nodes[label].colour``). Factor
-*kinds* (``mp:factorKind`` on each factor concept) have no colour in the ontology, so each kind the
-vocabulary knows gets one from a fixed colour-blind-aware palette, in sorted order of kind: the same
-kind always has the same colour, on every page and in every view. Every palette colour has at least
-3:1 contrast against the white page (WCAG 1.4.11), and nodes also carry a dark outline and a text
-label, so colour is never the only cue.
+Class colours are the ontology's ``mp:legendColour`` (``get_schema().nodes[label].colour``); factor
+*kinds* (``mp:factorKind`` on each factor concept) are ``mp:FactorKind`` individuals in the common
+vocabulary with a name and an ``mp:legendColour`` of their own (colour-blind-aware, at least 3:1 contrast
+against the white page, WCAG 1.4.11). Nodes also carry a dark outline and a text label, so colour is never
+the only cue. A kind the ontology does not describe falls back to the Factor class colour.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from rdflib import RDF, RDFS, SKOS
+
+from graph_model.ontology import MP, load_ontology
 from graph_model.schema import get_schema
 from graph_model.vocab import get_vocabulary
 
-# Categorical palette (Okabe-Ito / Paul Tol colours, darkened where needed for 3:1 on white).
-PALETTE: tuple[str, ...] = (
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#332288", "#997700",
-    "#882255", "#6699CC", "#117733", "#AA4499", "#7F7F7F", "#EE3377",
-)
 UNKNOWN_KIND = "other"
 
 
@@ -36,9 +33,20 @@ def factor_kinds() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
+def _described_kinds() -> dict[str, tuple[str, str]]:
+    """kind code -> (name, colour) from the ontology's mp:FactorKind individuals."""
+    graph = load_ontology()
+    out = {}
+    for kind in graph.subjects(RDF.type, MP.FactorKind):
+        out[str(graph.value(kind, SKOS.notation))] = (str(graph.value(kind, RDFS.label)),
+                                                      str(graph.value(kind, MP.legendColour)))
+    return out
+
+
 def kind_colours() -> dict[str, str]:
-    """Colour of each factor kind; a kind the vocabulary does not know uses the Factor class colour."""
-    colours = {kind: PALETTE[i % len(PALETTE)] for i, kind in enumerate(factor_kinds())}
+    """Colour of each factor kind; a kind the ontology does not describe uses the Factor class colour."""
+    described = _described_kinds()
+    colours = {kind: described[kind][1] for kind in factor_kinds() if kind in described}
     colours[UNKNOWN_KIND] = class_colour("Factor")
     return colours
 
@@ -49,7 +57,10 @@ def kind_colour(kind: str | None) -> str:
 
 
 def kind_name(kind: str | None) -> str:
-    """Human-readable name of a factor kind: ``self_harm`` -> ``Self harm``."""
+    """Human-readable name of a factor kind, as the ontology names it: ``self_harm`` -> ``Self harm``."""
+    described = _described_kinds()
+    if kind in described:
+        return described[kind][0]
     return (kind or UNKNOWN_KIND).replace("_", " ").capitalize()
 
 

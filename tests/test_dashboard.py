@@ -139,6 +139,22 @@ def test_every_factor_kind_has_its_own_readable_colour() -> None:
     assert legend.kind_name("self_harm") == "Self harm"
 
 
+def test_factor_kind_colours_and_names_are_the_ontologys() -> None:
+    from graph_model.ontology import load_ontology
+
+    rows = load_ontology().query("""
+        PREFIX mp: <https://w3id.org/micropathways/ontology#>
+        PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT ?code ?name ?colour WHERE { ?k a mp:FactorKind ; skos:notation ?code ; rdfs:label ?name ;
+                                            mp:legendColour ?colour }""")
+    described = {str(code): (str(name), str(colour)) for code, name, colour in rows}  # type: ignore[misc]
+    assert set(legend.factor_kinds()) <= set(described), "a factor kind has no mp:FactorKind in the ontology"
+    for kind in legend.factor_kinds():
+        assert legend.kind_colour(kind) == described[kind][1]
+        assert legend.kind_name(kind) == described[kind][0]
+
+
 def test_class_colours_are_the_ontologys() -> None:
     for label, spec in get_schema().nodes.items():
         assert legend.class_colour(label) == spec.colour
