@@ -15,13 +15,13 @@ import dash
 from dash import Dash, dcc, html
 
 from dashboard import auth, ids, panels, services
-from dashboard.pages import FONT_STACK, attrs, audit, card, network, overview, partner, pathways, workbench
+from dashboard.pages import FONT_STACK, attrs, audit, card, links, network, overview, partner, pathways, workbench
 from queries.user_store import UserQueryStore
 
 # Every page, one module each. To add one (e.g. dashboard/pages/pathways.py, registered with
 # order=2 so the navigation lists it after the factor network), import it above and append it here
 # with a one-line change: ``PAGES = (overview, network, card, workbench, pathways)``.
-PAGES = (overview, network, card, workbench, pathways, partner, audit)
+PAGES = (overview, network, card, workbench, pathways, partner, audit, links)
 
 CSS = """
 :root { --mp-ink: #1a1a1a; --mp-muted: #4a4f57; --mp-accent: #1d4f91; --mp-line: #d0d5dc; }

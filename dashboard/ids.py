@@ -232,3 +232,22 @@ AUDIT_REFRESH = "audit-refresh"
 AUDIT_VERIFY = "audit-verify"
 AUDIT_EVENT = "audit-event"
 AUDIT_LOG = PanelIds("audit-log")
+
+# ---- dataset links page ("/links", issue 6) -------------------------------------------------------
+LK_URL = "lk-url"
+LK_LEFT = "lk-left"
+LK_RIGHT = "lk-right"
+LK_RUN = "lk-run"
+LK_MIN = "lk-min-probability"
+LK_SHARE = "lk-share-link"
+LK_SUMMARY = "lk-summary"
+LK_LINKS = PanelIds("lk-links")
+LK_HISTOGRAM = PanelIds("lk-histogram")
+LK_HISTOGRAM_CHART = "lk-histogram-chart"
+LK_THRESHOLDS = PanelIds("lk-thresholds")
+LK_RECORDS = PanelIds("lk-records")
+LK_CHOSEN = "lk-chosen"  # the link shown side by side (its row id: run|left uid|right uid)
+LK_ACCEPT = "lk-accept"
+LK_REJECT = "lk-reject"
+LK_REVIEW_STATUS = "lk-review-status"
+LK_REVIEWED = "lk-reviewed"  # a store bumped after each review, so the links table reloads

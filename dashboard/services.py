@@ -635,3 +635,166 @@ def run_partner_table(name: str, dataset: str) -> Any:
     if isinstance(result, DisclosureError):
         raise ServiceError(str(result), "refused") from result
     return result
+
+
+# ---- dataset links page (issue 6) ------------------------------------------------------------------
+# Links are read through the saved queries links_* (linkage.api's queries); a review is the one write the
+# dashboard makes, through linkage.runs.review_links, for roles with REVIEW_LINKS, and audited.
+LINK_BINS = 20  # histogram bins of width 0.05 over [0, 1]
+OPEN_MODE_REVIEWER = "local"  # the reviewer id when the dashboard runs without login (MICROPATH_AUTH=off)
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """What the links page shows for one run and minimum probability (rows are plain JSON).
+
+    ``links``: saved query ``links_between`` at ``min_probability`` (highest first; ``truncated`` when it
+    hit the query's row cap). ``histogram``: ``linkage.api.confidence_histogram`` of every link of the run
+    (``histogram_truncated`` when the run has more links than the cap). ``summary``: the run's row of
+    ``links_summary`` (exact counts at 0.5 / 0.8 / 0.95 / 0.99, reviews, records per side)."""
+
+    left: str
+    right: str
+    run: str
+    min_probability: float
+    links: list[dict[str, Any]]
+    truncated: bool
+    max_rows: int
+    histogram: list[dict[str, Any]]
+    histogram_truncated: bool
+    summary: dict[str, Any]
+    elapsed_s: float = 0.0
+
+
+def link_runs() -> list[dict[str, Any]]:
+    """Every link run in the graph (saved query ``links_runs``): the pairs of datasets the page offers."""
+    _allowed(auth.roles.RECORDS)
+    from linkage import api
+
+    return _records(current().call(lambda b: api.list_runs(b)))
+
+
+def link_view(left: str, right: str, run: str, min_probability: float) -> LinkView:
+    """The links of ``run`` (from ``left`` to ``right``) at ``min_probability`` or more, the distribution of
+    all its match probabilities and its counts at the usual thresholds."""
+    from linkage import api
+
+    _allowed(auth.roles.RECORDS, "links-view", left=left, right=right, run=run, min_probability=min_probability)
+    if not (left and right and run):
+        raise ServiceError("choose a left dataset, a right dataset and a link run", "bad-parameter")
+    if not 0.0 <= min_probability <= 1.0:
+        raise ServiceError(f"minimum probability {min_probability} is not between 0 and 1", "bad-parameter")
+    started = time.perf_counter()
+    service = current()
+    summary = _records(service.call(lambda b: api.link_summary(b, left, right)))
+    row = next((r for r in summary if r["run"] == run), None)
+    if row is None:
+        raise ServiceError(f"the graph holds no link run {run!r} from {left!r} to {right!r}; choose one of the "
+                           "runs offered, or make it with `micropath link run`", "bad-parameter")
+    params = {"left": left, "right": right, "run": run, "status": ""}
+    shown = service.run_saved("links_between", {**params, "min_probability": float(min_probability)})
+    whole = shown if min_probability <= 0 else service.run_saved("links_between",
+                                                                 {**params, "min_probability": 0.0})
+    frame = pd.DataFrame(whole.rows, columns=whole.columns)
+    histogram = _records(api.confidence_histogram(frame, bins=LINK_BINS))
+    return LinkView(left, right, run, float(min_probability), shown.rows, shown.truncated, shown.max_rows,
+                    histogram, whole.truncated, row, time.perf_counter() - started)
+
+
+def _link_record_frames(backend: GraphBackend, links: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from linkage import api
+    from linkage.records import LinkageError
+
+    try:
+        return api.linked_records(backend, links)
+    except LinkageError as exc:  # a dataset gone since the run: a request problem, not a broken handle
+        raise QueryError(str(exc)) from exc
+
+
+def linked_pair(run: str, left_uid: str, right_uid: str) -> dict[str, Any]:
+    """The two records of one link with their linkage fields (``linkage.api.linked_records``), and the link.
+
+    The records of every link of the run are read once per state of the graph and kept (reading a dataset's
+    linkage fields takes seconds on large datasets); a link the kept run does not hold is read on its own."""
+    _allowed(auth.roles.RECORDS, "linked-records", run=run, left=left_uid, right=right_uid)
+    service = current()
+    found = service.run_saved("links_between", {"left": "", "right": "", "run": run, "status": "",
+                                                "min_probability": 0.0})
+    links = pd.DataFrame(found.rows, columns=found.columns)
+    chosen = links[(links["left_uid"] == left_uid) & (links["right_uid"] == right_uid)] if len(links) else links
+    if chosen.empty:
+        raise ServiceError(f"run {run} has no link from {left_uid} to {right_uid} (reloaded or re-run since?); "
+                           "choose a link from the table", "bad-parameter")
+
+    def read(backend: GraphBackend) -> tuple[pd.DataFrame, pd.DataFrame]:
+        key = ("link-records", run, len(links), service._fingerprint(backend))
+        frames = service._cached(key, lambda: _link_record_frames(backend, links))
+        if left_uid in set(frames[0]["uid"]) and right_uid in set(frames[1]["uid"]):
+            return frames
+        return _link_record_frames(backend, chosen)
+
+    left, right = service.call(read)
+    pick = [_records(side[side["uid"] == uid]) for side, uid in ((left, left_uid), (right, right_uid))]
+    if not pick[0] or not pick[1]:
+        raise ServiceError(f"a record of the link {left_uid} → {right_uid} is no longer in the graph; re-run the "
+                           "link run after reloading", "bad-parameter")
+    return {"link": _records(chosen)[0], "left": pick[0][0], "right": pick[1][0]}
+
+
+def review_link(run: str, left_uid: str, right_uid: str, status: str) -> str:
+    """Accept or reject one link (``linkage.runs.review_links``, one transaction); audited as ``link-review``.
+
+    The reviewer is the signed-in user's name (pseudonymous: login names are ids, never e-mail addresses),
+    or ``local`` when the dashboard runs without login. Returns what happened, in a sentence."""
+    from linkage.runs import DECISIONS
+
+    if status not in DECISIONS:
+        raise ServiceError(f"a review decision is one of {list(DECISIONS)}, not {status!r}", "bad-parameter")
+    _allowed(auth.roles.REVIEW_LINKS)
+    user = auth.current_user()
+    reviewer = user.name if user is not None else OPEN_MODE_REVIEWER
+    details = {"run": run, "left": left_uid, "right": right_uid, "status": status}
+    try:
+        _write(current(), lambda b: _review(b, run, left_uid, right_uid, status, reviewer))
+    except ServiceError as exc:
+        _audit_review(details, f"failed: {exc}")
+        raise
+    _audit_review(details, "ok")
+    return f"Link {left_uid} → {right_uid} of run {run} {status} by {reviewer}."
+
+
+def _review(backend: GraphBackend, run: str, left_uid: str, right_uid: str, status: str, reviewer: str) -> None:
+    from linkage.records import LinkageError
+    from linkage.runs import review_links
+
+    try:
+        review_links(backend, run, [(left_uid, right_uid)], status, reviewer)
+    except LinkageError as exc:
+        raise ServiceError(str(exc), "bad-parameter") from exc
+
+
+def _audit_review(details: dict[str, Any], outcome: str) -> None:
+    log_file, user = auth.audit_log(), auth.current_user()
+    if log_file is None or user is None:
+        return
+    from flask import request
+
+    log_file.append("link-review", user=user.name, role=user.role, ip=request.remote_addr or "",
+                    outcome=outcome, **details)
+
+
+def _write(service: GraphService, fn: Callable[[GraphBackend], T]) -> T:
+    """Run ``fn`` on a read-write handle opened for this write only. The read-only handle is closed first
+    (LadybugDB takes one read-write handle at a time) and reopens at the next read."""
+    with service._lock:
+        service._drop()
+        try:
+            backend = open_backend(service.db_uri, write=True)
+        except (MicropathError, ValueError) as exc:
+            raise _translate(exc) from exc
+        try:
+            return fn(backend)
+        except (MicropathError, ValueError) as exc:
+            raise _translate(exc) from exc
+        finally:
+            backend.close()
