@@ -9,7 +9,12 @@ hash, deletes the records whose content changed, and copies only new and changed
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -33,10 +38,102 @@ from graph_model.schema import GraphSchema, get_schema
 from graph_model.values import plain
 from graph_model.writer import BundleWriter
 
+log = logging.getLogger(__name__)
 
-# what the engine says when a read-only open finds an interrupted checkpoint (a load killed while committing)
+
+# ---- recovery of a load killed while the engine checkpointed its commit ----------------------------------
+# what the engine says when a read-only open finds an interrupted checkpoint
 RECOVERY_PENDING = "checkpoint recovery is pending"
+# files LadybugDB keeps beside the database while it checkpoints a commit into the database file
+CHECKPOINT_SUFFIXES = (".wal.checkpoint", ".shadow")
 RECOVERY_ATTEMPTS = 25
+RECOVER_SCRIPT = "import sys, ladybug; ladybug.Database(sys.argv[1], read_only=False).close()"
+
+
+ROLLBACK_SUFFIX = ".before-load"  # the database file as it was before the running load (graph_model/embedded.py)
+
+
+def rollback_copy(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ROLLBACK_SUFFIX)
+
+
+def roll_back_killed_load(db_path: Path) -> bool:
+    """Put back the database as it was before a load that was killed (its rollback copy is still there and
+    no load holds the lock; a running load gives DatabaseBusyError). True if it rolled back."""
+    copy = rollback_copy(db_path)
+    if not copy.exists():
+        return False
+    with locking.shared(db_path):
+        for suffix in (".wal", *CHECKPOINT_SUFFIXES):  # the engine must not replay them onto the old file
+            db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+        try:
+            os.replace(copy, db_path)
+        except FileNotFoundError:  # another reader rolled back first
+            return False
+    log.warning("a load into %s was stopped before it finished; the database is back as it was before it",
+                db_path)
+    return True
+
+
+def _durable_copy(source: Path, target: Path) -> None:
+    """``target`` becomes a copy of ``source`` all at once (copied, flushed, renamed into place)."""
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(source, partial)
+    with partial.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, target)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def checkpoint_files(db_path: Path) -> list[Path]:
+    return [f for f in (db_path.with_name(db_path.name + s) for s in CHECKPOINT_SUFFIXES) if f.exists()]
+
+
+def finish_interrupted_checkpoint(db_path: Path) -> None:
+    """Finish the engine's recovery of a checkpoint its writer did not complete (a killed load).
+
+    Only while no load holds the platform's lock (a running load's checkpoint is not interrupted: then
+    DatabaseBusyError). A read-write open replays the checkpoint; it runs in a child process because
+    LadybugDB (0.x) crashes with a segmentation fault when the writer was killed before the shadow file
+    was written (docs/security-faults.md). At that point (shadow file empty) the database file holds the
+    state before the load (new pages are only appended; existing ones change only from the shadow file), so
+    the interrupted checkpoint is set aside into ``<db>.interrupted-<time>/`` and the load counts as not
+    committed; the open is then tried again. Another reader recovering at the same time is waited for."""
+    with locking.shared(db_path):
+        for attempt in range(RECOVERY_ATTEMPTS):
+            if not checkpoint_files(db_path):
+                return
+            done = subprocess.run([sys.executable, "-c", RECOVER_SCRIPT, str(db_path)],
+                                  capture_output=True, text=True, timeout=600)
+            if done.returncode == 0:
+                return
+            if done.returncode < 0 and attempt == 0 and _shadow_empty(db_path):  # crashed replaying the WAL
+                _set_aside(db_path)
+            elif "lock" not in done.stderr.lower() or attempt == RECOVERY_ATTEMPTS - 1:
+                raise BackendUnavailableError(
+                    f"the embedded database {db_path} was left mid-commit by a load that was stopped, and "
+                    f"finishing the engine's recovery failed (exit {done.returncode}): {done.stderr[-500:]} "
+                    "Restore the database from a copy, or delete it and load the data again.")
+            time.sleep(0.2)
+
+
+def _shadow_empty(db_path: Path) -> bool:
+    """True while the checkpoint had not yet written the shadow pages that change the database file."""
+    shadow = db_path.with_name(db_path.name + ".shadow")
+    return not shadow.exists() or shadow.stat().st_size == 0
+
+
+def _set_aside(db_path: Path) -> None:
+    folder = db_path.with_name(f"{db_path.name}.interrupted-{time.strftime('%Y%m%dT%H%M%S')}")
+    folder.mkdir(exist_ok=True)
+    for file in checkpoint_files(db_path):
+        file.rename(folder / file.name)
+    log.warning("the embedded database %s was left mid-checkpoint by a killed load and the engine cannot "
+                "replay it; the load is rolled back (its checkpoint files are kept in %s)", db_path, folder)
 
 
 class EmbeddedBackend(GraphBackend):
@@ -75,32 +172,19 @@ class EmbeddedBackend(GraphBackend):
         self._version = locking.db_version(self.path)
 
     def _database(self) -> Any:
-        """The engine's database handle. A read-only open of a database whose writer was killed while
-        checkpointing a committed load is refused by the engine until a read-write open has finished the
-        recovery: do that here (only while no load holds the lock), then open read-only again."""
+        """The engine's database handle, after finishing the recovery of a load killed while committing
+        (:func:`finish_interrupted_checkpoint`): the engine refuses read-only opens until then, and a
+        read-write open of some such states crashes the process."""
+        roll_back_killed_load(self.path)
+        if checkpoint_files(self.path):
+            finish_interrupted_checkpoint(self.path)
         try:
             return ladybug.Database(str(self.path), read_only=self.read_only)
         except RuntimeError as exc:
             if not (self.read_only and RECOVERY_PENDING in str(exc).lower()):
                 raise
-        self._finish_recovery()
+        finish_interrupted_checkpoint(self.path)  # a checkpoint appeared between the check and the open
         return ladybug.Database(str(self.path), read_only=True)
-
-    def _finish_recovery(self) -> None:
-        """Open read-write once so the engine completes an interrupted checkpoint (tries for a few seconds
-        when another reader is doing the same)."""
-        with locking.shared(self.path):  # a running load holds the lock exclusively: then DatabaseBusyError
-            for attempt in range(RECOVERY_ATTEMPTS):
-                try:
-                    ladybug.Database(str(self.path), read_only=False).close()
-                    return
-                except RuntimeError as exc:
-                    if "lock" not in str(exc).lower() or attempt == RECOVERY_ATTEMPTS - 1:
-                        raise RuntimeError(
-                            f"{exc} (a load into this database was interrupted while committing; opening it "
-                            "read-write to finish the recovery failed: run the load again, which completes "
-                            "it)") from exc
-                    time.sleep(0.2)
 
     def _reopen_if_changed(self) -> None:
         if self.read_only and locking.db_version(self.path) != self._version:
@@ -163,15 +247,32 @@ class EmbeddedBackend(GraphBackend):
         start = time.perf_counter()
         with locking.exclusive(self.path):
             self.ensure_schema()
-            self._execute("BEGIN TRANSACTION")
-            try:
-                BundleWriter(self, bundle, report, progress).write()
-                self._execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
+            with self._rollback_copy():
+                self._execute("BEGIN TRANSACTION")
+                try:
+                    BundleWriter(self, bundle, report, progress).write()
+                    self._execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
         report.elapsed_s = time.perf_counter() - start
         return report
+
+    @contextlib.contextmanager
+    def _rollback_copy(self) -> Iterator[None]:
+        """Keep a copy of the database file from before the load until the load is committed and checkpointed.
+
+        The engine's own recovery is not enough for a killed load: LadybugDB writes COPY data only when it
+        checkpoints the commit, so a load killed during that checkpoint comes back half-applied (a reload's
+        deletions without its new records) or crashes the next read-write open (docs/security-faults.md).
+        The next open of a database with a copy left behind puts it back (:func:`roll_back_killed_load`)."""
+        self._execute("CHECKPOINT")  # the whole database in its file, nothing in the WAL
+        _durable_copy(self.path, rollback_copy(self.path))
+        try:
+            yield
+            self._execute("CHECKPOINT")  # the load's commit in the database file before the copy goes
+        finally:
+            rollback_copy(self.path).unlink(missing_ok=True)
 
     def _rollback(self) -> None:
         with contextlib.suppress(RuntimeError):  # the engine may already have rolled back
