@@ -415,12 +415,15 @@ def update_view(left: Any, right: Any, run: Any, minimum: Any, _reviewed: Any) -
 
 
 def choose_link(active_cell: Any, selected: Any, rows: list[dict[str, Any]] | None) -> tuple[Any, ...]:
-    """The link chosen by clicking a cell or its radio button: its row (run, left and right uid)."""
-    wanted = None
-    if ctx.triggered_id == ids.LK_LINKS.table and "active_cell" in str(ctx.triggered_prop_ids):
-        wanted = (active_cell or {}).get("row_id")
-    elif selected:
-        wanted = selected[0]
+    """Callback: the link chosen by clicking a cell or by its radio button."""
+    clicked = any(str(p).endswith(".active_cell") for p in (ctx.triggered_prop_ids or {}))
+    return chosen_link(active_cell if clicked else None, selected, rows)
+
+
+def chosen_link(active_cell: Any, selected: Any, rows: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+    """The chosen link (run, left uid, right uid) and the table's selection: the clicked cell's row when a
+    cell was clicked, else the selected row."""
+    wanted = (active_cell or {}).get("row_id") if active_cell else (selected[0] if selected else None)
     match = next((r for r in rows or [] if r.get("id") == wanted), None)
     if match is None:
         raise PreventUpdate
@@ -436,10 +439,17 @@ def show_pair(chosen: Mapping[str, Any] | None, _reviewed: Any) -> tuple[Any, ..
 
 
 def review(_accept: Any, _reject: Any, chosen: Mapping[str, Any] | None, reviewed: Any) -> tuple[Any, ...]:
-    """Accept or reject the chosen link; says what happened; bumps the store so the tables reload."""
-    if not chosen or ctx.triggered_id not in (ids.LK_ACCEPT, ids.LK_REJECT):
+    """Callback: the Accept or Reject button."""
+    if ctx.triggered_id not in (ids.LK_ACCEPT, ids.LK_REJECT):
         raise PreventUpdate
-    status = "accepted" if ctx.triggered_id == ids.LK_ACCEPT else "rejected"
+    return review_outputs("accepted" if ctx.triggered_id == ids.LK_ACCEPT else "rejected", chosen, reviewed)
+
+
+def review_outputs(status: str, chosen: Mapping[str, Any] | None, reviewed: Any) -> tuple[Any, ...]:
+    """Accept or reject the chosen link: what happened (review status), and the store bumped so that the
+    tables and the records reload with the new status."""
+    if not chosen:
+        return state("error", ["Choose a link in the table first, then accept or reject it."]), no_update
     try:
         message = services.review_link(str(chosen["run"]), str(chosen["left_uid"]), str(chosen["right_uid"]),
                                        status)
