@@ -108,9 +108,9 @@ def graph_state(backend: GraphBackend) -> GraphState:
     answers = {}
     for query in default_registry():
         result = run_saved_query(backend, query.name, {})
-        answers[query.name] = sorted(
-            json.dumps({k: ("<time>" if k in MASKED else v) for k, v in row.items()}, sort_keys=True, default=str)
-            for row in result.rows) + [f"truncated={result.truncated}"]
+        lines = (json.dumps({k: ("<time>" if k in MASKED else v) for k, v in row.items()}, sort_keys=True,
+                            default=str) for row in result.rows)
+        answers[query.name] = [*sorted(lines), f"truncated={result.truncated}"]
     return GraphState(counts, records, answers)
 
 
@@ -258,8 +258,12 @@ class Target:
             return 0
         from graph_model.neo4j_backend import Neo4jBackend
 
-        with Neo4jBackend(self.db) as backend, backend.driver.session() as session:
-            return int(session.run("MATCH (n:MpStaging) RETURN count(n) AS n").single()["n"])
+        backend = Neo4jBackend(self.db)
+        try:
+            with backend.driver.session() as session:
+                return int(session.run("MATCH (n:MpStaging) RETURN count(n) AS n").single()["n"])
+        finally:
+            backend.close()
 
 
 # ---- bundles -----------------------------------------------------------------------------------------------
