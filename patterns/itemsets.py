@@ -37,7 +37,7 @@ import pandas as pd
 
 MIN_STRATUM = 200  # smaller strata are not split further (their threshold is small anyway)
 STRUCTURAL = 0.25  # a factor not coded for at least this share of a stratum's records splits it
-CHUNK = 1024  # candidates counted at once (memory: CHUNK x set size x records / 8 bytes)
+CHUNK_BYTES = 32 * 2**20  # memory for the bitsets of the candidates counted at once
 
 
 @dataclass(frozen=True)
@@ -120,16 +120,17 @@ def exact_counts(coded_bits: np.ndarray, present_bits: np.ndarray,
     """For sets of equal size (m x k column indices): ``n`` (all coded), ``count`` (all present) and
     ``singles`` (m x k: item i present among the records where the whole set was coded)."""
     m, k = sets.shape
+    chunk = max(1, CHUNK_BYTES // max(1, k * coded_bits.shape[1] * 8))
     n = np.zeros(m, dtype=np.int64)
     count = np.zeros(m, dtype=np.int64)
     singles = np.zeros((m, k), dtype=np.int64)
-    for start in range(0, m, CHUNK):
-        part = sets[start:start + CHUNK]
+    for start in range(0, m, chunk):
+        part = sets[start:start + chunk]
         all_coded = np.bitwise_and.reduce(coded_bits[part], axis=1)
         all_present = np.bitwise_and.reduce(present_bits[part], axis=1)
-        n[start:start + CHUNK] = np.bitwise_count(all_coded).sum(axis=1, dtype=np.int64)
-        count[start:start + CHUNK] = np.bitwise_count(all_present).sum(axis=1, dtype=np.int64)
+        n[start:start + chunk] = np.bitwise_count(all_coded).sum(axis=1, dtype=np.int64)
+        count[start:start + chunk] = np.bitwise_count(all_present).sum(axis=1, dtype=np.int64)
         for i in range(k):
             both = all_coded & present_bits[part[:, i]]
-            singles[start:start + CHUNK, i] = np.bitwise_count(both).sum(axis=1, dtype=np.int64)
+            singles[start:start + chunk, i] = np.bitwise_count(both).sum(axis=1, dtype=np.int64)
     return n, count, singles
