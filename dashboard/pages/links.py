@@ -41,6 +41,7 @@ DEFAULT_MIN = 0.5
 TABLE_ROWS = 2000  # links drawn in the table (the CSV has every link the query returned)
 ACCENT = "#1d4f91"
 AGREED_BACKGROUND = "#d7ecdc"
+DISABLED_LOOK = {"opacity": 0.55, "cursor": "not-allowed"}
 LINK_COLUMNS = [
     {"name": "Left record", "id": "left_uid"}, {"name": "Right record", "id": "right_uid"},
     {"name": "Method", "id": "link_method"},
@@ -349,7 +350,7 @@ def layout(**query: Any) -> html.Div:
                 placeholder="No link runs"), width="34rem", hint="Method, threshold chosen, links, run id."),
             labelled("Minimum match probability", ids.LK_MIN, dcc.Slider(
                 id=ids.LK_MIN, min=0, max=1, step=0.01, value=minimum,
-                marks={0: "0", 0.5: "0.5", 0.8: "0.8", 0.95: "0.95", 1: "1"}, allow_direct_input=True,
+                marks={0: "0", 0.5: "0.5", 0.8: "0.8", 1: "1"}, allow_direct_input=True,
                 tooltip={"placement": "bottom"}, updatemode="mouseup"), width="26rem",
                 hint="Links below it are left out of the table (the histogram shows every link)."),
         ], className="mp-form", role="group", **attrs(aria_label="Dataset pair, run and minimum probability")),
@@ -379,9 +380,11 @@ def layout(**query: Any) -> html.Div:
                    "backgroundColor": AGREED_BACKGROUND, "fontWeight": "600"}]),
               html.Div([
                   html.Button("Accept link", id=ids.LK_ACCEPT, className="mp-button mp-button-small", n_clicks=0,
-                              disabled=True, title="Mark the chosen link as the same event (analysts, admins)"),
+                              disabled=True, style=DISABLED_LOOK,
+                              title="Mark the chosen link as the same event (analysts, admins)"),
                   html.Button("Reject link", id=ids.LK_REJECT, className="mp-button mp-button-small", n_clicks=0,
-                              disabled=True, title="Mark the chosen link as not the same event (analysts, admins)"),
+                              disabled=True, style=DISABLED_LOOK,
+                              title="Mark the chosen link as not the same event (analysts, admins)"),
               ], className="mp-exports", role="group", **attrs(aria_label="Review the chosen link")),
               html.Div(state("idle", ["Reviewing: choose a link, then accept or reject it." if review else
                                       "Reviewing links is for analysts and administrators; your role can "
@@ -432,10 +435,11 @@ def chosen_link(active_cell: Any, selected: Any, rows: list[dict[str, Any]] | No
 
 
 def show_pair(chosen: Mapping[str, Any] | None, _reviewed: Any) -> tuple[Any, ...]:
-    """Records panel (status, heading, rows, CSV) and the review buttons' disabled flags."""
+    """Records panel (status, heading, rows, CSV) and the review buttons' disabled flags and look."""
     out = pair_outputs(chosen)
     disabled = not (chosen and can_review() and out[2])
-    return (*out, disabled, disabled)
+    look = DISABLED_LOOK if disabled else {}
+    return (*out, disabled, disabled, look, look)
 
 
 def review(_accept: Any, _reject: Any, chosen: Mapping[str, Any] | None, reviewed: Any) -> tuple[Any, ...]:
@@ -481,6 +485,7 @@ def register(app: dash.Dash) -> None:
     R = ids.LK_RECORDS
     app.callback(Output(R.status, "children"), Output(R.body, "children"), Output(R.table, "data"),
                  Output(R.data, "data"), Output(ids.LK_ACCEPT, "disabled"), Output(ids.LK_REJECT, "disabled"),
+                 Output(ids.LK_ACCEPT, "style"), Output(ids.LK_REJECT, "style"),
                  Input(ids.LK_CHOSEN, "data"), Input(ids.LK_REVIEWED, "data"), prevent_initial_call=True)(show_pair)
     app.callback(Output(ids.LK_REVIEW_STATUS, "children"), Output(ids.LK_REVIEWED, "data"),
                  Input(ids.LK_ACCEPT, "n_clicks"), Input(ids.LK_REJECT, "n_clicks"), State(ids.LK_CHOSEN, "data"),
