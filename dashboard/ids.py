@@ -234,7 +234,7 @@ AUDIT_EVENT = "audit-event"
 AUDIT_LOG = PanelIds("audit-log")
 
 # ---- dataset links page ("/links", issue 6) -------------------------------------------------------
-LK_URL = "lk-url"
+LK_URL = "lk-url"  # a store of the query string the address bar shows (set in the browser)
 LK_LEFT = "lk-left"
 LK_RIGHT = "lk-right"
 LK_RUN = "lk-run"

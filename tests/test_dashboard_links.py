@@ -36,6 +36,7 @@ from dashboard import auth, ids, panels, services
 from dashboard.app import create_app
 from dashboard.pages import links
 from graph_model.backend import GraphBackend
+from graph_model.embedded import EmbeddedBackend
 from linkage.runs import RunSpec, run_links
 from queries.runner import run_saved_query
 from tests.conftest import BACKENDS, open_fresh
@@ -176,10 +177,9 @@ def test_only_dataset_pairs_with_link_runs_are_offered(in_app: Linked) -> None:
 
 
 def test_the_url_carries_the_choice(in_app: Linked) -> None:
-    search, share, summary = links.update_url("series-a", "series-b", SPLINK.uid, 0.8, "")
-    assert search == share == f"?left=series-a&right=series-b&run=linkrun%3A{SPLINK.uid[8:]}&min=0.8"
+    search, summary = links.update_url("series-a", "series-b", SPLINK.uid, 0.8)
+    assert search == f"?left=series-a&right=series-b&run=linkrun%3A{SPLINK.uid[8:]}&min=0.8"
     assert "probability ≥ 0.8" in summary
-    assert links.update_url("series-a", "series-b", SPLINK.uid, 0.8, search)[0] is links.no_update
     assert [links.parse_min(v) for v in ("0.95", "x", None, "1.5", "-0.1", "nan", 0)] == [0.95, 0.5, 0.5, 0.5,
                                                                                        0.5, 0.5, 0.0]
     page = links.layout(left="series-a", right="series-b", run=SPLINK.uid, min="0.8")  # restored from the URL
@@ -262,6 +262,22 @@ def test_wrong_choices_and_no_runs_say_so(in_app: Linked) -> None:
     assert status_of(empty[0]) == status_of(empty[7]) == "empty" and "micropath link" in text_of(empty[7])
 
 
+def test_a_graph_without_link_runs_says_how_to_make_one(tmp_path: Path) -> None:
+    with EmbeddedBackend(tmp_path / "graph.lbdb", read_only=False) as backend:
+        load_source(backend, write_source(tmp_path / "sources", "lonely-z", "Homicide", [row("Z1")]))
+    app = create_app(f"embedded:{tmp_path / 'graph.lbdb'}")
+    try:
+        with app.server.test_request_context("/"):
+            assert services.link_runs() == []
+            page = links.layout(left="lonely-z")
+        assert find(page, ids.LK_LEFT).options == [] and find(page, ids.LK_LEFT).value is None
+        for pids in (ids.LK_THRESHOLDS, ids.LK_HISTOGRAM, ids.LK_LINKS):
+            shown = find(page, pids.status).children
+            assert status_of(shown) == "empty" and "micropath link run" in text_of(shown)
+    finally:
+        services.installed(app.server).close()
+
+
 def test_an_unreadable_graph_is_an_error_in_every_panel(tmp_path: Path) -> None:
     absent = create_app(f"embedded:{tmp_path / 'absent.lbdb'}")
     with absent.server.test_request_context("/"):
@@ -299,8 +315,9 @@ def test_choosing_a_link_shows_both_records_with_what_agreed(in_app: Linked, lef
     assert selected == [rows[index]["id"]]
     assert chosen == {"run": SPLINK.uid, "left_uid": f"series-a:{left_ref}", "right_uid": f"series-b:{right_ref}"}
     assert links.chosen_link(None, [rows[index]["id"]], rows)[0] == chosen  # the radio button
-    r_state, heading, fields, data, accept_off, reject_off = links.show_pair(chosen, 0)
+    r_state, heading, fields, data, accept_off, reject_off, accept_look, _ = links.show_pair(chosen, 0)
     assert status_of(r_state) == "ok" and not accept_off and not reject_off  # no login: reviews allowed
+    assert accept_look == {}
     assert f"series-a:{left_ref} (series-a) ↔ series-b:{right_ref} (series-b)" in heading
     left_raw, right_raw = spread_rows()
     raw_left = next(r for r in left_raw if r["ref"] == left_ref)
@@ -319,6 +336,7 @@ def test_choosing_a_link_shows_both_records_with_what_agreed(in_app: Linked, lef
 def test_no_link_chosen_and_a_vanished_link(in_app: Linked) -> None:
     idle = links.show_pair(None, 0)
     assert status_of(idle[0]) == "idle" and idle[4] is True and idle[5] is True
+    assert idle[6] == idle[7] == links.DISABLED_LOOK
     with pytest.raises(links.PreventUpdate):
         links.chosen_link({"row_id": "not-a-row"}, [], [])
     gone = links.show_pair({"run": SPLINK.uid, "left_uid": "series-a:L000", "right_uid": "series-b:N000"}, 0)

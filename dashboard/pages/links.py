@@ -333,7 +333,7 @@ def layout(**query: Any) -> html.Div:
     search = to_search(chosen["left"], chosen["right"], chosen["run"], minimum)
     L, R = ids.LK_LINKS, ids.LK_RECORDS
     return html.Div([
-        dcc.Location(id=ids.LK_URL, refresh=False),
+        dcc.Store(id=ids.LK_URL, data=search),
         dcc.Store(id=ids.LK_CHOSEN, data=None), dcc.Store(id=ids.LK_REVIEWED, data=0),
         html.H1("Links between datasets"),
         html.P("Records of one dataset that a link run found to describe the same event as records of another: "
@@ -407,10 +407,21 @@ def update_choices(left: Any, right: Any, run: Any) -> tuple[Any, ...]:
     return chosen["right_options"], chosen["right"], chosen["run_options"], chosen["run"]
 
 
-def update_url(left: Any, right: Any, run: Any, minimum: Any, search: str | None) -> tuple[Any, ...]:
+def update_url(left: Any, right: Any, run: Any, minimum: Any) -> tuple[Any, ...]:
+    """The share link (the URL's query string for the current choice) and the summary line."""
     value = parse_min(minimum)
-    wanted = to_search(left, right, run, value)
-    return (no_update if wanted == (search or "") else wanted), wanted, describe(left, right, run, value)
+    return to_search(left, right, run, value), describe(left, right, run, value)
+
+
+# The address bar follows the share link, in the browser. (A dcc.Location with refresh=False, as the filter bar
+# uses, pushed the previous value when the slider moved by keyboard: the URL lagged one step behind.)
+# replaceState: one history entry per view, not one per slider step.
+SYNC_URL = """function (search) {
+    if (search && window.location.search !== search) {
+        window.history.replaceState(window.history.state, '', window.location.pathname + search);
+    }
+    return search;
+}"""
 
 
 def update_view(left: Any, right: Any, run: Any, minimum: Any, _reviewed: Any) -> tuple[Any, ...]:
@@ -468,9 +479,10 @@ def register(app: dash.Dash) -> None:
     controls = [Input(ids.LK_LEFT, "value"), Input(ids.LK_RIGHT, "value"), Input(ids.LK_RUN, "value")]
     app.callback(Output(ids.LK_RIGHT, "options"), Output(ids.LK_RIGHT, "value"), Output(ids.LK_RUN, "options"),
                  Output(ids.LK_RUN, "value"), *controls, prevent_initial_call=True)(update_choices)
-    app.callback(Output(ids.LK_URL, "search"), Output(ids.LK_SHARE, "href"), Output(ids.LK_SUMMARY, "children"),
-                 *controls, Input(ids.LK_MIN, "value"), State(ids.LK_URL, "search"),
-                 prevent_initial_call=True)(update_url)
+    app.callback(Output(ids.LK_SHARE, "href"), Output(ids.LK_SUMMARY, "children"),
+                 *controls, Input(ids.LK_MIN, "value"), prevent_initial_call=True)(update_url)
+    app.clientside_callback(SYNC_URL, Output(ids.LK_URL, "data"), Input(ids.LK_SHARE, "href"),
+                            prevent_initial_call=True)
     T, H, L = ids.LK_THRESHOLDS, ids.LK_HISTOGRAM, ids.LK_LINKS
     app.callback(
         Output(T.status, "children"), Output(T.table, "data"), Output(T.data, "data"),
