@@ -336,7 +336,8 @@ def test_a_killed_load_leaves_the_old_or_the_new_graph(mode: str, scenario: str,
         write_s = min(write_s, rerun.write_s)
         assert target.state() == after, "the rerun did not give the complete new graph"
         assert target.staged_nodes() == 0
-        print(f"[{mode}/{scenario}] SIGKILL {at:6.2f} s into {where + (f' {number}' if number else ''):<12} -> graph {outcome:<6} "
+        phase = where + (f" {number}" if number else "")
+        print(f"[{mode}/{scenario}] SIGKILL {at:6.2f} s into {phase:<12} -> graph {outcome:<6} "
               f"(engine files left: {','.join(run.recovery_files) or '-'}; staged nodes left: {staged}); "
               f"rerun complete")
     print(f"[{mode}/{scenario}] outcomes: {dict(outcomes)}")
