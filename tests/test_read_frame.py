@@ -66,7 +66,8 @@ def test_every_slice_query_gives_the_same_frame_on_both_paths(backend: GraphBack
             assert_frame_equal(got, want, check_exact=True, obj=f"{query.name} with {filters.describe()}")
             seen_lists += sum(1 for c in want.columns if len(want) and isinstance(want[c].iloc[0], list))
             seen_nulls += int(want.isna().to_numpy().sum())
-    assert seen_lists > 20 and seen_nulls > 100  # the comparison covered list columns and nulls
+    # the comparison covered list columns (motive, method, relationship slices: 3 x 5 filters) and nulls
+    assert seen_lists >= 15 and seen_nulls > 100
 
 
 TYPE_PROBES = {

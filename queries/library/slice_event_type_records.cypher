@@ -1,12 +1,14 @@
 // name = "slice_event_type_records"
 // title = "Analysis slice: records by micropathway event type"
-// description = """One row per common event type with the sorted uids of the filtered records whose micropathway has
-// at least one event of that type (events found by record_uid; source event types through MAPS_TO).
+// description = """One row per filtered record and common event type in its micropathway (distinct: a type met twice
+// in a pathway is one row): the record's uid and the type's code and label, sorted by record, then type. Events
+// are found by record_uid; source event types through MAPS_TO. Records without events have no row. Flat rows
+// rather than one row per type with a list of records: LadybugDB builds those lists far more slowly.
 // Records are Homicides and Incidents alike, filtered by dataset, record uid, year range, incident kind, area (the
 // record's area or any area containing it), motive, method and relationship (a common code matches a record coded
 // in that common concept or in a source concept that MAPS_TO it; a uid matches that concept)."""
 // result = "table"
-// max_rows = 100000
+// max_rows = 50000000
 // timeout_s = 300
 // [parameters.dataset]
 // type = "string"
@@ -71,9 +73,5 @@ WHERE e.record_uid = h.uid
 WITH h, e
 MATCH (e)-[:OF_TYPE]->(:EventType)-[:MAPS_TO*0..1]->(t:EventType)
 WHERE t.scheme = 'micropathways'
-WITH DISTINCT t, h
-ORDER BY h.uid
-SKIP 0
-WITH t, collect(h.uid) AS records
-RETURN t.code AS event_type, t.label AS event_type_label, records
-ORDER BY event_type
+RETURN DISTINCT h.uid AS record_uid, t.code AS event_type, t.label AS event_type_label
+ORDER BY record_uid, event_type, event_type_label

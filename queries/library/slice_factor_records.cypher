@@ -1,14 +1,15 @@
 // name = "slice_factor_records"
 // title = "Analysis slice: records by coded factor value"
-// description = """One row per factor and coded value (present true or false) with the sorted uids of the filtered
-// records that have a HAS_FACTOR edge to that factor with that value. A record without an edge to a factor did
+// description = """One row per HAS_FACTOR edge of the filtered records: the record's uid, the factor's uid and the
+// coded value (present true or false), sorted by record, then factor. A record without an edge to a factor did
 // not code it (for presence-only datasets it counts as absent: the pattern measures add those). Factors as
-// recorded (source schemes kept; slice_factors gives their common concepts).
+// recorded (source schemes kept; slice_factors gives their common concepts). Flat rows rather than one row per
+// factor with a list of records: LadybugDB builds those lists far more slowly than it returns the rows.
 // Records are Homicides and Incidents alike, filtered by dataset, record uid, year range, incident kind, area (the
 // record's area or any area containing it), motive, method and relationship (a common code matches a record coded
 // in that common concept or in a source concept that MAPS_TO it; a uid matches that concept)."""
 // result = "table"
-// max_rows = 100000
+// max_rows = 50000000
 // timeout_s = 300
 // [parameters.dataset]
 // type = "string"
@@ -69,9 +70,5 @@ WHERE $area <> '' AND (fa.uid = $area OR fa.code = $area)
 WITH d, h, count(fa) AS area_hits
 WHERE $area = '' OR area_hits > 0
 MATCH (h)-[r:HAS_FACTOR]->(f:Factor)
-WITH f, r, h
-ORDER BY h.uid
-SKIP 0
-WITH f, r.present AS present, collect(h.uid) AS records
-RETURN f.uid AS factor_uid, present, records
-ORDER BY factor_uid, present
+RETURN h.uid AS record_uid, f.uid AS factor_uid, r.present AS present
+ORDER BY record_uid, factor_uid, present
