@@ -106,6 +106,10 @@ class Neo4jBackend(GraphBackend):
                         "8g`; the limit is dbms.memory.transaction.total.max, 70% of the heap by default) or "
                         "lower MICROPATH_NEO4J_STAGE_ABOVE so the load is staged in batches. "
                         f"Server said: {exc.message or exc}") from exc
+                if attempt == RETRIES and "DatabaseUnavailable" in (getattr(exc, "code", "") or ""):
+                    raise BackendUnavailableError(
+                        f"the Neo4j database at {self.uri} became unavailable while loading {bundle.dataset} "
+                        f"(tried {RETRIES} times); nothing was written. {START_HINT}; then load again") from exc
                 if attempt == RETRIES:
                     raise QueryError(f"loading {bundle.dataset} into Neo4j failed {RETRIES} times on "
                                      f"transient errors; nothing was written: {exc}") from exc

@@ -178,7 +178,7 @@ def test_a_load_while_the_server_goes_away_publishes_nothing(server: Server, tmp
         assert per_dataset in ({"outage": 120}, {"outage": 120, "outage-more": 2000}), per_dataset
         if load.returncode != 0:
             assert homicides == 120, "a failed load must have published nothing"
-            assert "Neo4j" in "".join(lines), "".join(lines)[-800:]
+            assert "micropath neo4j start" in "".join(lines), "".join(lines)[-800:]
         print(f"\n[{'staged' if staged else 'one-transaction'}] load exit {load.returncode}; graph holds "
               f"{homicides} homicides; the load said: {''.join(lines).strip().splitlines()[-1][:300]}")
         rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
