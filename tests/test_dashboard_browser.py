@@ -10,6 +10,7 @@ drives that browser and never downloads one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -77,16 +78,16 @@ def _micropath() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    folder = tmp_path_factory.mktemp("browser")
+@contextlib.contextmanager
+def serving(folder: Path, **env: str) -> Iterator[Served]:
+    """`micropath serve` (a real subprocess) on the dashboard test graph built in ``folder``."""
     db, bundle = build_dashboard_db(folder)
     port = _free_port()
     log = folder / "serve.log"
     command = [*_micropath(), "serve", "--db", f"embedded:{db}", "--port", str(port)]
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1", **env})
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process, log)
@@ -98,6 +99,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(tmp_path_factory.mktemp("browser")) as running:
+        yield running
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:

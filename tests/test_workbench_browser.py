@@ -7,8 +7,6 @@ browser reported no errors". Screenshots go to tests/artifacts/screenshots/.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,13 +18,9 @@ from dashboard.pages import dom_id
 from graph_model.embedded import EmbeddedBackend
 from queries.user_store import QUERY_DIR_ENV, UserQueryStore
 from tests import test_dashboard_browser as shared
-from tests.conftest import REPO
-from tests.test_dashboard import LONDON, SYNTH, build_dashboard_db, london_frame
+from tests.test_dashboard import LONDON, SYNTH, london_frame
 from tests.test_dashboard_browser import (
     Served,
-    _free_port,
-    _micropath,
-    _wait_until_up,
     choose,
     screenshot,
     table_rows,
@@ -49,25 +43,8 @@ def query_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, query_dir: Path) -> Iterator[Served]:
-    folder = tmp_path_factory.mktemp("browser-b")
-    db, bundle = build_dashboard_db(folder)
-    port = _free_port()
-    log = folder / "serve.log"
-    command = [*_micropath(), "serve", "--db", f"embedded:{db}", "--port", str(port)]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1", QUERY_DIR_ENV: str(query_dir)})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process, log)
-        yield Served(base, db, bundle, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with shared.serving(tmp_path_factory.mktemp("browser-b"), **{QUERY_DIR_ENV: str(query_dir)}) as running:
+        yield running
 
 
 def node_count(db: Path) -> int:
