@@ -306,23 +306,10 @@ class EmbeddedBackend(GraphBackend):
     # ---- reading -------------------------------------------------------------------------
     def _run_read(self, query: str, params: Mapping[str, Any], *, timeout_s: float,
                   max_rows: int, tag: str) -> tuple[list[str], list[dict[str, Any]], bool]:
-        with locking.shared(self.path):
-            self._reopen_if_changed()
-            # at least 1 ms: 0 would mean "no limit" to the engine
-            self._conn.set_query_timeout(max(1, math.ceil(timeout_s * 1000)))
-            try:
-                result = self._execute(query, params)
-            except RuntimeError as exc:
-                raise _translate(exc, query, tag, timeout_s) from exc
-            finally:
-                self._conn.set_query_timeout(0)
+        with self._executed(query, params, timeout_s, tag) as result:
             columns = list(result.get_column_names())
-            rows: list[dict[str, Any]] = []
-            while result.has_next() and len(rows) <= max_rows:
-                rows.append(dict(zip(columns, (plain(v) for v in result.get_next()), strict=True)))
-            result.close()
-        truncated = len(rows) > max_rows
-        return columns, rows[:max_rows], truncated
+            rows = _rows(result, columns, max_rows)
+        return columns, rows[:max_rows], len(rows) > max_rows
 
     def _read_frame(self, query: str, params: Mapping[str, Any], *, timeout_s: float,
                     max_rows: int, tag: str) -> tuple[pd.DataFrame, bool]:
@@ -332,9 +319,7 @@ class EmbeddedBackend(GraphBackend):
             columns = list(result.get_column_names())
             if set(result.get_column_data_types()) <= COLUMNAR_TYPES:
                 return _arrow_frame(result, columns, max_rows)
-            rows: list[dict[str, Any]] = []
-            while result.has_next() and len(rows) <= max_rows:
-                rows.append(dict(zip(columns, (plain(v) for v in result.get_next()), strict=True)))
+            rows = _rows(result, columns, max_rows)
             return rows_frame(columns, rows[:max_rows]), len(rows) > max_rows
 
     @contextlib.contextmanager
@@ -364,6 +349,14 @@ class EmbeddedBackend(GraphBackend):
         """Run a trusted application write statement (used by loaders and tests, never users)."""
         self._require_writable()
         return self._frame(query, params)
+
+
+def _rows(result: Any, columns: list[str], max_rows: int) -> list[dict[str, Any]]:
+    """At most ``max_rows + 1`` rows of an engine result, as plain Python values (the row cap's probe)."""
+    rows: list[dict[str, Any]] = []
+    while result.has_next() and len(rows) <= max_rows:
+        rows.append(dict(zip(columns, (plain(v) for v in result.get_next()), strict=True)))
+    return rows
 
 
 def _translate(exc: RuntimeError, query: str, tag: str, timeout_s: float) -> QueryError:
