@@ -386,8 +386,6 @@ def test_the_page_is_for_research_roles_and_reviews_for_analysts_and_admins() ->
 
 
 def test_services_check_the_role_and_audit_the_review(linked: Linked, tmp_path: Path) -> None:
-    if linked.kind != "embedded":
-        pytest.skip("the role layer is the same on both engines; the write is tested on both above")
     store = UserStore(tmp_path / "users.json")
     for name, role in (("pat", "partner"), ("rita", "researcher"), ("ann", "analyst")):
         store.add(name, role, f"{name}-password-123")
