@@ -23,7 +23,8 @@ its own time). On Neo4j, staged nodes carry no ontology label, so they are outsi
 checks that a rerun leaves no staging behind.
 
 Sizes: MICROPATH_KILL_CASES (embedded, default 3000) and MICROPATH_KILL_CASES_NEO4J (default 1500)
-homicides in the large load, MICROPATH_KILL_POINTS kills (default 2) per case, plus MICROPATH_KILL_CHECKPOINTS
+homicides in the large load, MICROPATH_KILL_POINTS kills per embedded case (default 2) and
+MICROPATH_KILL_POINTS_NEO4J per Neo4j case (default 1), plus MICROPATH_KILL_CHECKPOINTS
 kills in the engine's last checkpoints on embedded (default 1). The defaults keep the suite within its time
 budget; the campaign in docs/security-faults.md used 6000 / 1500 / 5 / 2. A summary line per kill is printed
 (run with -s to see it).
@@ -60,7 +61,8 @@ MICROPATH = Path(sys.executable).with_name("micropath")
 CASES = int(os.environ.get("MICROPATH_KILL_CASES", "3000"))
 CASES_NEO4J = int(os.environ.get("MICROPATH_KILL_CASES_NEO4J", "1500"))
 BASE_CASES = 300
-KILLS = int(os.environ.get("MICROPATH_KILL_POINTS", "2"))
+KILLS = int(os.environ.get("MICROPATH_KILL_POINTS", "2"))  # per embedded case
+KILLS_NEO4J = int(os.environ.get("MICROPATH_KILL_POINTS_NEO4J", "1"))  # per Neo4j case (4 cases, each its own point)
 # embedded: one extra kill in each of the load's last N engine checkpoints
 CHECKPOINT_KILLS = int(os.environ.get("MICROPATH_KILL_CHECKPOINTS", "1"))
 SEED = 20261127
@@ -285,9 +287,10 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def kill_points(mode: str, scenario: str, write_s: float) -> list[float]:
-    """KILLS seeded-random times, one in each of KILLS equal slices of the first SPREAD of the write phase."""
+    """Seeded-random times, one in each of ``kills`` equal slices of the first SPREAD of the write phase."""
     rng = random.Random(SEED + zlib.crc32(f"{mode}/{scenario}".encode()))
-    return [write_s * SPREAD * (i + rng.random()) / KILLS for i in range(KILLS)]
+    kills = KILLS if mode == "embedded" else KILLS_NEO4J
+    return [write_s * SPREAD * (i + rng.random()) / kills for i in range(kills)]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
