@@ -17,14 +17,12 @@ from urllib.parse import quote
 
 import pandas as pd
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from dashboard import ids
 from graph_model.embedded import EmbeddedBackend
 from tests.conftest import REPO
 from tests.test_dashboard_browser import (
-    WAIT_MS,
-    Problems,
     _free_port,
     _micropath,
     _wait_until_up,
@@ -35,6 +33,7 @@ from tests.test_dashboard_browser import (
     wait_rows,
     wait_status,
 )
+from tests.test_dashboard_browser import page as shared_page
 from tests.test_dashboard_links import SPLINK, build_links
 
 pytestmark = pytest.mark.browser
@@ -74,21 +73,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             process.wait(timeout=10)
 
 
-@pytest.fixture
-def page(browser: Browser, served: Served) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    problems = Problems()
-    opened.on("console", problems.console)
-    opened.on("pageerror", problems.page_error)
-    opened.on("response", problems.response)
-    try:
-        yield opened
-        assert problems.seen == [], f"the browser reported problems:\n{problems.seen}\nserver log:\n" \
-                                    f"{served.log.read_text()[-3000:]}"
-    finally:
-        context.close()
+page = shared_page  # the shared fixture: a page that fails the test on any browser problem
 
 
 def run_links(served: Served) -> pd.DataFrame:
