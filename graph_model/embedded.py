@@ -208,12 +208,19 @@ class EmbeddedBackend(GraphBackend):
     # ---- schema --------------------------------------------------------------------------
     def ensure_schema(self) -> None:
         self._require_writable()
+        tables = self._tables()
         for statement in ladybug_ddl(self.schema):
             self._execute(statement)
         altered = self._add_missing_columns()
-        if altered:  # LadybugDB needs a new connection before querying added properties
+        # LadybugDB needs a new connection before querying added properties; and its connection keeps a
+        # parameterised statement that failed to bind (e.g. on a table that did not exist yet) and fails it
+        # again even after the table is created, so a new table needs a new connection too
+        if altered or self._tables() != tables:
             self.close()
             self._open()
+
+    def _tables(self) -> set[str]:
+        return set(self._frame("CALL show_tables() RETURN *")["name"])
 
     def _add_missing_columns(self) -> bool:
         altered = False

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from graph_model import tallies
+from graph_model import revision, tallies
 from graph_model.backend import LoadReport, Progress
 from graph_model.bundle import GraphBundle, RelKey, conform_nodes
 from graph_model.schema import GraphSchema
@@ -64,9 +64,12 @@ class BundleWriter:
 
     def update_datasets(self) -> None:
         """Stamp each dataset written with the time and its record count, and recompute its derived
-        factor tallies, and those of any dataset whose tallies are missing (run after the content is in)."""
+        factor tallies, and those of any dataset whose tallies are missing (run after the content is in);
+        if anything changed, give the graph a new revision (graph_model/revision.py)."""
         self._update_datasets()
-        self._refresh_tallies()
+        refreshed = self._refresh_tallies()
+        if self.report.changed_anything or refreshed:
+            self.db.execute(revision.STAMP, revision.stamp_params())  # readers' caches see the change
 
     def _diff_records(self) -> None:
         for label in self.schema.labels_with_role("record"):
@@ -221,7 +224,8 @@ class BundleWriter:
         self.progress("updated datasets", 0)
 
 
-    def _refresh_tallies(self) -> None:
+    def _refresh_tallies(self) -> bool:
+        """Recompute the tallies of the datasets written and of any whose tallies are stale; True if any."""
         frame = self.bundle.nodes.get("Dataset")
         written = set(frame["uid"]) if frame is not None and self.report.changed_anything else set()
         stale = self.db.fetch(tallies.STALE, {"version": tallies.TALLIES_VERSION})
@@ -234,6 +238,7 @@ class BundleWriter:
                 self.db.insert_nodes(tallies.TALLY_LABEL, conform_nodes(self.schema, tallies.TALLY_LABEL, rows))
             self.db.execute(tallies.STAMP, params)
         self.progress("recomputed factor tallies", 0)
+        return bool(written) or bool(len(stale))
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
