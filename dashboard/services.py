@@ -3,10 +3,12 @@
 Callbacks call the module functions below (``list_datasets``, ``filter_options``, ``overview``,
 ``factor_network``, ``cases_behind``, ``homicide_card``, ``pathway``, ``similar``, ``run_saved_query``,
 ``saved_queries``); they never see a driver or a backend. Each function uses the :class:`GraphService`
-installed on the running app (``install``), which keeps **one read-only backend per process**, opened
-lazily on first use (so ``serve`` starts even before anything is loaded) and shared by all callbacks
-under a lock (the embedded engine's read-only handle reopens itself after a load, and is not meant to
-be used by two threads at once).
+installed on the running app (``install``), which keeps **a few read-only backend handles per process**
+(``MICROPATH_DASHBOARD_READERS``, default 2–4 by CPU count), opened lazily on first use (so ``serve``
+starts even before anything is loaded) and each lent to one request at a time: LadybugDB runs one
+statement at a time per connection, so two handles answer two requests at once; on Neo4j each handle is a
+driver with its own connection pool. A request that finds every handle busy for ``BUSY_WAIT_S`` seconds
+is answered "busy".
 
 A service call either returns plain, JSON-ready data or raises :class:`ServiceError`, whose ``kind``
 says what went wrong (``bad-parameter``, ``timeout``, ``refused``, ``busy``, ``unavailable``,
@@ -14,29 +16,38 @@ says what went wrong (``bad-parameter``, ``timeout``, ``refused``, ``busy``, ``u
 fails in an unexpected way, the handle is dropped and the call retried once on a fresh one, so a
 broken connection never needs a restart.
 
-Filtered measures (overview counts, the factor network, the homicides behind a factor, similar cases)
-come from one in-memory :class:`dashboard.case_index.CaseIndex` of every record, built from the pattern
-layer's slices on first use (``warm`` builds it when the server starts) and rebuilt when the graph changes
-(the dataset list and counts are re-checked at most every ``RECHECK_S`` seconds). Results are cached per
-filter setting. So a filter change costs milliseconds, whatever the graph's size, and the filtered and
-unfiltered cases are computed the same way.
+**What is kept.** Everything the pages compute depends only on the state of the graph, and every write
+that changes the graph gives it a new revision (graph_model/revision.py), read here at most every
+``RECHECK_S`` seconds with one small query. Keyed by that revision, the service keeps (``ResultCache``,
+least recently used, bounded): the dataset list, saved-query results (per query text and parameters),
+and the filtered measures. Filtered measures (overview counts, the factor network, the homicides behind
+a factor, similar cases) come from one in-memory :class:`dashboard.case_index.CaseIndex` of every
+record, built from the pattern layer's slices on first use (``warm`` builds it when the server starts)
+and rebuilt when the revision changes. So a filter change costs milliseconds whatever the graph's size,
+twenty people running the same saved query cost one query, and nobody is shown a result of an older
+graph for more than ``RECHECK_S`` seconds after a load. Ad-hoc Cypher is never kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import decimal
+import json
 import logging
 import math
+import os
+import queue
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import pandas as pd
 
 from dashboard import auth, case_index
+from dashboard.result_cache import ResultCache
+from graph_model import revision
 from graph_model.backend import GraphBackend, QueryResult
 from graph_model.connect import default_db_uri, open_backend
 from graph_model.errors import (
@@ -64,8 +75,11 @@ DATASETS_QUERY = (
     "RETURN d.name AS name, d.synthetic AS synthetic, count(h) AS records, "
     "min(h.year) AS year_min, max(h.year) AS year_max ORDER BY name"
 )
-RECHECK_S = 10.0  # how often the service checks whether the graph changed (then rebuilds its index)
-CACHE_SIZE = 64  # filter settings whose measures are kept
+RECHECK_S = 3.0  # how often the service reads the graph's revision (a changed graph: new results)
+CACHE_ENTRIES = 512  # results kept (datasets, saved queries, filter settings' measures) ...
+CACHE_ROWS = 400_000  # ... and at most this many saved-query rows among them
+READERS_ENV = "MICROPATH_DASHBOARD_READERS"
+BUSY_WAIT_S = 60.0  # how long a request waits for a free database handle before it is answered "busy"
 MAX_LISTED = 1000  # homicides listed behind a factor or a link (the total is always given)
 
 
@@ -191,20 +205,52 @@ def _translate(exc: Exception) -> ServiceError:
                         "try again, and see the server log if it persists", "failed")
 
 
-class GraphService:
-    """One lazily opened, read-only backend for ``db_uri``, shared by every callback of a process."""
+def default_readers() -> int:
+    """``$MICROPATH_DASHBOARD_READERS``, else the CPU count bounded to 2..4."""
+    raw = os.environ.get(READERS_ENV, "").strip()
+    if not raw:
+        return max(2, min(4, os.cpu_count() or 2))
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        raise ServiceError(f"{READERS_ENV}={raw!r}: give a whole number of database handles from 1 to 64",
+                           "bad-parameter")
+    return int(raw)
 
-    def __init__(self, db_uri: str | None = None, *, registry: Registry | None = None) -> None:
+
+@dataclass
+class _Slot:
+    """One read-only handle (opened on first use), lent to one request at a time."""
+
+    backend: GraphBackend | None = None
+
+    def drop(self) -> None:
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:  # a broken handle may fail to close; it is discarded either way
+                log.debug("closing a broken backend failed", exc_info=True)
+
+
+class GraphService:
+    """Read-only backend handles for ``db_uri`` and what was computed from them, for every callback of a
+    process (see the module docstring)."""
+
+    def __init__(self, db_uri: str | None = None, *, registry: Registry | None = None,
+                 readers: int | None = None) -> None:
         self.db_uri = db_uri or default_db_uri()
         self._registry = registry
         self.user_store: UserQueryStore | None = None  # set by create_app: user queries beside the library
-        self._backend: GraphBackend | None = None
-        self._lock = threading.Lock()
+        self.readers = readers or default_readers()
+        self._slots: queue.LifoQueue[_Slot] = queue.LifoQueue()  # the warmest handle first
+        for _ in range(self.readers):
+            self._slots.put(_Slot())
+        self._gathering = threading.Lock()
         self._build_lock = threading.Lock()
-        self._cache_lock = threading.Lock()
+        self._revision_lock = threading.Lock()
         self._index: case_index.CaseIndex | None = None
+        self._revision: tuple[Any, ...] | None = None
         self._checked_at = 0.0
-        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.cache = ResultCache(CACHE_ENTRIES, CACHE_ROWS)
 
     @property
     def registry(self) -> Registry:
@@ -217,53 +263,89 @@ class GraphService:
         except SavedQueryError as exc:
             raise ServiceError(f"the saved-query library cannot be read: {exc}", "failed") from exc
 
+    # ---- handles -------------------------------------------------------------------------------
+    def _borrow(self) -> _Slot:
+        try:
+            return self._slots.get(timeout=BUSY_WAIT_S)
+        except queue.Empty:
+            raise ServiceError(f"the dashboard is busy: all {self.readers} database handles have been in use for "
+                               f"{BUSY_WAIT_S:.0f} s; try again in a moment", "busy") from None
+
+    @contextlib.contextmanager
+    def _every_slot(self) -> Iterator[list[_Slot]]:
+        """Every handle, once the requests using them are done (for closing, and for a write)."""
+        taken: list[_Slot] = []
+        try:
+            with self._gathering:  # one gatherer at a time, or two could each hold half and wait forever
+                for _ in range(self.readers):
+                    taken.append(self._borrow())
+            yield taken
+        finally:
+            for slot in taken:
+                self._slots.put(slot)
+
+    def open_handles(self) -> list[GraphBackend]:
+        """The handles open now (idle ones; for tests and diagnostics)."""
+        return [slot.backend for slot in list(self._slots.queue) if slot.backend is not None]
+
     def close(self) -> None:
-        with self._lock:
-            self._drop()
-
-    def _drop(self) -> None:
-        backend, self._backend = self._backend, None
-        if backend is not None:
-            try:
-                backend.close()
-            except Exception:  # a broken handle may fail to close; it is discarded either way
-                log.debug("closing a broken backend failed", exc_info=True)
-
-    def _open(self) -> GraphBackend:
-        if self._backend is None:
-            self._backend = open_backend(self.db_uri)  # read-only
-        return self._backend
+        with self._every_slot() as slots:
+            for slot in slots:
+                slot.drop()
 
     def call(self, fn: Callable[[GraphBackend], T]) -> T:
-        """Run ``fn(backend)`` under the lock; errors become ServiceError (see module docstring)."""
-        with self._lock:
-            for attempt in (1, 2):
-                had_handle = self._backend is not None
-                try:
-                    return fn(self._open())
-                except (SavedQueryError, QueryError, WriteRefusedError, DatabaseBusyError) as exc:
-                    raise _translate(exc) from exc  # the handle is fine; the request was not
-                except (MicropathError, ValueError) as exc:
-                    self._drop()
-                    if attempt == 1 and had_handle:
-                        continue
-                    raise _translate(exc) from exc
-                except Exception as exc:
-                    log.warning("backend for %s failed; reopening", self.db_uri, exc_info=True)
-                    self._drop()
-                    if attempt == 1:
-                        continue
-                    raise _translate(exc) from exc
+        """Run ``fn(backend)`` on a free handle; errors become ServiceError (see module docstring)."""
+        slot = self._borrow()
+        try:
+            return self._call_on(slot, fn)
+        finally:
+            self._slots.put(slot)
+
+    def _call_on(self, slot: _Slot, fn: Callable[[GraphBackend], T]) -> T:
+        for attempt in (1, 2):
+            had_handle = slot.backend is not None
+            try:
+                if slot.backend is None:
+                    slot.backend = open_backend(self.db_uri)  # read-only
+                return fn(slot.backend)
+            except (SavedQueryError, QueryError, WriteRefusedError, DatabaseBusyError) as exc:
+                raise _translate(exc) from exc  # the handle is fine; the request was not
+            except (MicropathError, ValueError) as exc:
+                slot.drop()
+                if attempt == 1 and had_handle:
+                    continue
+                raise _translate(exc) from exc
+            except Exception as exc:
+                log.warning("backend for %s failed; reopening", self.db_uri, exc_info=True)
+                slot.drop()
+                if attempt == 1:
+                    continue
+                raise _translate(exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---- the graph's revision: what everything kept is keyed by ---------------------------------
+    def revision(self) -> tuple[Any, ...]:
+        """The graph's revision token (graph_model/revision.py), read at most every ``RECHECK_S``; for a graph
+        without one, its datasets with their counts and year spans."""
+        known = self._revision
+        if known is not None and time.monotonic() - self._checked_at < RECHECK_S:
+            return known
+        with self._revision_lock:
+            if self._revision is not None and time.monotonic() - self._checked_at < RECHECK_S:
+                return self._revision
+            current = self.call(_read_revision)
+            if current != self._revision:
+                self.cache.clear()  # nothing kept for an older graph can be asked for again
+            self._revision, self._checked_at = current, time.monotonic()
+            return current
+
+    def changed(self) -> None:
+        """This process wrote to the graph: read the revision at the next request."""
+        self._checked_at = 0.0
 
     # ---- what the pages ask for --------------------------------------------------------------
     def datasets(self) -> list[DatasetInfo]:
-        result = self.call(lambda b: b.run_read(DATASETS_QUERY, timeout_s=10, max_rows=1000,
-                                                tag="dashboard:datasets"))
-        return [DatasetInfo(name=str(r["name"]), synthetic=bool(r["synthetic"]),
-                            records=int(jsonable(r["records"]) or 0),
-                            year_min=_int_or_none(r["year_min"]), year_max=_int_or_none(r["year_max"]))
-                for r in result.rows]
+        return self.cache.get(("datasets", self.revision()), lambda: self.call(_read_datasets))
 
     def saved_query(self, name: str) -> SavedQuery:
         registry = self.registry
@@ -273,36 +355,31 @@ class GraphService:
             raise ServiceError(str(exc), "bad-parameter") from exc
 
     def run_saved(self, name: str, params: Mapping[str, Any] | None = None) -> TableResult:
+        """Saved query ``name``'s result, computed once per revision, query text and parameters."""
         query = self.saved_query(name)
-        result = self.call(lambda b: runner.run_saved_query(b, name, dict(params or {}),
-                                                            registry=self.registry))
-        return TableResult.from_result(result, max_rows=query.max_rows, query=name)
+        values = dict(params or {})
+        key = ("saved", self.revision(), name, query.text, query.max_rows, query.timeout_s, _canonical(values))
+
+        def compute() -> TableResult:
+            result = self.call(lambda b: runner.run_saved_query(b, name, values, registry=self.registry))
+            return TableResult.from_result(result, max_rows=query.max_rows, query=name)
+
+        return self.cache.get(key, compute, weight=lambda r: len(r.rows) + 1)
 
     # ---- the in-memory index and the measures on it ------------------------------------------
-    def _fingerprint(self, backend: GraphBackend) -> tuple[Any, ...]:
-        rows = backend.run_read(DATASETS_QUERY, timeout_s=10, max_rows=1000, tag="dashboard:fingerprint").rows
-        return tuple(tuple(jsonable(v) for v in r.values()) for r in rows)
-
     def index(self) -> case_index.CaseIndex:
-        """The index of every record; rebuilt when the graph's datasets or counts have changed."""
-        now = time.monotonic()
-        current_index = self._index
-        if current_index is not None and now - self._checked_at < RECHECK_S:
-            return current_index
-        with self._build_lock:  # one build at a time; others wait for it
-            def refresh(backend: GraphBackend) -> case_index.CaseIndex:
-                fingerprint = self._fingerprint(backend)
-                if self._index is not None and self._index.fingerprint == fingerprint:
-                    return self._index
-                log.info("building the dashboard's record index for %s", self.db_uri)
-                synthetic = frozenset(str(row[0]) for row in fingerprint if row[1])  # name, synthetic, ...
-                return case_index.build(backend, fingerprint, synthetic)
-            built = self.call(refresh)
-            if built is not self._index:
-                with self._cache_lock:
-                    self._cache.clear()
-            self._index, self._checked_at = built, time.monotonic()
+        """The index of every record, for the graph's current revision (rebuilt when it changes)."""
+        current = self.revision()
+        built = self._index
+        if built is not None and built.fingerprint == current:
             return built
+        with self._build_lock:  # one build at a time; others wait for it
+            if self._index is not None and self._index.fingerprint == current:
+                return self._index
+            synthetic = frozenset(d.name for d in self.datasets() if d.synthetic)
+            log.info("building the dashboard's record index for %s", self.db_uri)
+            self._index = self.call(lambda b: case_index.build(b, current, synthetic))
+            return self._index
 
     def warm(self) -> None:
         """Build the index now (the server calls this in the background when it starts)."""
@@ -311,30 +388,19 @@ class GraphService:
         except ServiceError as exc:
             log.warning("the dashboard could not read the graph yet: %s", exc)
 
-    def _cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        with self._cache_lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]  # type: ignore[no-any-return]
-        value = compute()
-        with self._cache_lock:
-            self._cache[key] = value
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return value
+    def _measure(self, kind: str, filters: Any, compute: Callable[[case_index.CaseIndex], T]) -> T:
+        idx = self.index()
+        return self.cache.get((kind, idx.fingerprint, filters), lambda: compute(idx))
 
     def filter_options(self, dataset: str = "") -> dict[str, list[Option]]:
         """Areas, motives, methods and relationships that the records of ``dataset`` (all: "") have."""
-        idx = self.index()
-        return self._cached(("options", id(idx), dataset), lambda: _options(idx, Filters(dataset=dataset)))
+        return self._measure("options", dataset, lambda idx: _options(idx, Filters(dataset=dataset)))
 
     def counts(self, filters: Filters) -> Counts:
-        idx = self.index()
-        return self._cached(("counts", id(idx), filters), lambda: _counts(idx, filters))
+        return self._measure("counts", filters, lambda idx: _counts(idx, filters))
 
     def factor_network(self, filters: Filters) -> NetworkData:
-        idx = self.index()
-        return self._cached(("network", id(idx), filters), lambda: _network(idx, filters))
+        return self._measure("network", filters, lambda idx: _network(idx, filters))
 
     def cases_behind(self, filters: Filters, factor_uids: list[str]) -> CaseList:
         """The records of ``filters`` where every factor of ``factor_uids`` is present (uid order)."""
@@ -349,6 +415,26 @@ class GraphService:
         idx = self.index()
         frame = idx.similar(uid, idx.mask(filters), k)
         return [{key: jsonable(v) for key, v in r.items()} for r in frame.to_dict("records")]
+
+
+def _read_revision(backend: GraphBackend) -> tuple[Any, ...]:
+    token = revision.read(backend)
+    if token is not None:
+        return ("revision", token)
+    rows = backend.run_read(DATASETS_QUERY, timeout_s=10, max_rows=1000, tag="dashboard:fingerprint").rows
+    return ("datasets", *(tuple(jsonable(v) for v in r.values()) for r in rows))
+
+
+def _read_datasets(backend: GraphBackend) -> list[DatasetInfo]:
+    result = backend.run_read(DATASETS_QUERY, timeout_s=10, max_rows=1000, tag="dashboard:datasets")
+    return [DatasetInfo(name=str(r["name"]), synthetic=bool(r["synthetic"]), records=int(jsonable(r["records"]) or 0),
+                        year_min=_int_or_none(r["year_min"]), year_max=_int_or_none(r["year_max"]))
+            for r in result.rows]
+
+
+def _canonical(values: Mapping[str, Any]) -> str:
+    """Parameters as one string, the same for the same values whatever their order."""
+    return json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
 
 
 CASE_COLUMNS = ["uid", "dataset", "year", "area_code", "synthetic"]
@@ -726,14 +812,11 @@ def linked_pair(run: str, left_uid: str, right_uid: str) -> dict[str, Any]:
         raise ServiceError(f"run {run} has no link from {left_uid} to {right_uid} (reloaded or re-run since?); "
                            "choose a link from the table", "bad-parameter")
 
-    def read(backend: GraphBackend) -> tuple[pd.DataFrame, pd.DataFrame]:
-        key = ("link-records", run, len(links), service._fingerprint(backend))
-        frames = service._cached(key, lambda: _link_record_frames(backend, links))
-        if left_uid in set(frames[0]["uid"]) and right_uid in set(frames[1]["uid"]):
-            return frames
-        return _link_record_frames(backend, chosen)
-
-    left, right = service.call(read)
+    key = ("link-records", service.revision(), run, len(links))
+    left, right = service.cache.get(key, lambda: service.call(lambda b: _link_record_frames(b, links)),
+                                    weight=lambda frames: len(frames[0]) + len(frames[1]) + 1)
+    if left_uid not in set(left["uid"]) or right_uid not in set(right["uid"]):
+        left, right = service.call(lambda b: _link_record_frames(b, chosen))
     pick = [_records(side[side["uid"] == uid]) for side, uid in ((left, left_uid), (right, right_uid))]
     if not pick[0] or not pick[1]:
         raise ServiceError(f"a record of the link {left_uid} → {right_uid} is no longer in the graph; re-run the "
@@ -784,10 +867,12 @@ def _audit_review(details: dict[str, Any], outcome: str) -> None:
 
 
 def _write(service: GraphService, fn: Callable[[GraphBackend], T]) -> T:
-    """Run ``fn`` on a read-write handle opened for this write only. The read-only handle is closed first
-    (LadybugDB takes one read-write handle at a time) and reopens at the next read."""
-    with service._lock:
-        service._drop()
+    """Run ``fn`` on a read-write handle opened for this write only, once no request is reading: the
+    read-only handles are closed first (LadybugDB takes one read-write handle at a time) and reopen at the
+    next read, which also reads the graph's new revision."""
+    with service._every_slot() as slots:
+        for slot in slots:
+            slot.drop()
         try:
             backend = open_backend(service.db_uri, write=True)
         except (MicropathError, ValueError) as exc:
@@ -798,3 +883,4 @@ def _write(service: GraphService, fn: Callable[[GraphBackend], T]) -> T:
             raise _translate(exc) from exc
         finally:
             backend.close()
+            service.changed()

@@ -228,15 +228,18 @@ def test_the_backend_opens_lazily_and_recovers(tmp_path: Path) -> None:
             load("coded", bundle, backend)
         assert [d.records for d in svc.datasets()] == [20], "the next call opens the database"
         with locking.exclusive(path):  # a load in progress
+            kept = svc.datasets()
+            assert [d.records for d in kept] == [20], "what was read before the load is still served"
+            svc.changed()  # the revision is due to be read again: the graph must be read now
             with pytest.raises(services.ServiceError) as busy:
                 svc.datasets()
             assert busy.value.kind == "busy" and "in progress" in str(busy.value)
         assert svc.datasets()
-        broken = svc._backend
-        assert broken is not None
+        [broken] = svc.open_handles()
         broken.close()  # the handle dies under the service
+        svc.changed()
         assert [d.records for d in svc.datasets()] == [20], "a broken handle is replaced, not fatal"
-        assert svc._backend is not broken
+        assert broken not in svc.open_handles() and svc.open_handles()
     finally:
         svc.close()
 
@@ -319,7 +322,7 @@ def test_the_index_is_rebuilt_when_the_graph_changes(tmp_path: Path) -> None:
         svc.close()  # the embedded engine allows one writer: let go of the read handle
         with EmbeddedBackend(path, read_only=False) as backend:
             load("coded", synthetic.write_bundle(tmp_path / "b", cases=30, seed=4), backend)
-        svc._checked_at = 0.0  # as if RECHECK_S had passed
+        svc.changed()  # as if RECHECK_S had passed
         assert len(svc.index()) == 50
     finally:
         svc.close()
