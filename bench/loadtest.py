@@ -1,7 +1,8 @@
 """Load test on loopback: concurrent simulated users working the dashboard of a real `micropath serve`.
 
     python bench/loadtest.py --backend embedded|neo4j [--cases 100000] [--users 20] [--duration 60]
-                             [--max-requests 20000] [--user NAME --password PW] [--out FILE.json]
+                             [--max-requests 20000] [--vary-parameters] [--user NAME --password PW]
+                             [--out FILE.json]
 
 The graph is a SYNTHETIC bundle of --cases homicides (seed 7), built once per backend and cached under
 var/bench/loadtest-<cases>/ (embedded: graph.lbdb; Neo4j: a private server's data folder, started with an
@@ -15,8 +16,9 @@ time of 0–2×--think seconds between requests:
 * ``router`` — the Dash pages router callback for that page (what the browser posts after loading it);
 * ``overview`` — the overview's figures for a random filter (dataset, year range, motive);
 * ``network`` — the factor network for a random filter (the network page's filter change);
-* ``workbench`` — the workbench running a saved query (random among :data:`SAVED_QUERIES`, default
-  parameters).
+* ``workbench`` — the workbench running a saved query (random among :data:`SAVED_QUERIES`) with its default
+  parameters, or, with --vary-parameters, with a random dataset and year range typed into its form half the
+  time (so most of those runs ask for a result nobody asked for before, and the server must compute it).
 
 A request is an error when the HTTP status is not 200, or when the panel status it returns says
 ``error`` or ``timeout``. The run stops after --duration seconds or --max-requests requests, whichever comes
@@ -53,6 +55,9 @@ sys.path.insert(0, str(REPO))
 
 CACHE = REPO / "var" / "bench"
 SEED = 7
+# saved queries that take dataset / year_from / year_to (the form fields --vary-parameters fills in)
+YEAR_QUERIES = ("homicides_by_year", "homicides_by_motive", "homicides_by_method", "homicides_by_area",
+                "factor_prevalence", "victim_suspect_relationships")
 SAVED_QUERIES = ("homicides_by_year", "homicides_by_motive", "homicides_by_method", "homicides_by_area",
                  "factor_prevalence", "dataset_summary", "victim_suspect_relationships", "incidents_by_kind")
 PAGES = {"/": "ov-", "/network": "net-", "/workbench": "wb-"}
@@ -76,12 +81,16 @@ def parse_outputs(output: str) -> list[dict[str, Any]]:
 
 
 def callback_body(dependency: dict[str, Any], values: dict[tuple[str, str], Any],
-                  changed: list[str]) -> dict[str, Any]:
+                  changed: list[str], matched: dict[str, Any] | None = None) -> dict[str, Any]:
     """The POST body of /_dash-update-component for ``dependency`` (from /_dash-dependencies); inputs and
-    states take ``values[(id, property)]`` (None if absent; pattern-matching ALL states: an empty list)."""
+    states take ``values[(id, property)]`` (None if absent). Pattern-matching ALL states take ``matched``:
+    {name: value} of the components ``{"type": <the pattern's type>, "name": name}`` (none: an empty list)."""
     def item(spec: dict[str, Any]) -> Any:
         if '"ALL"' in spec["id"] or "[\"ALL\"]" in spec["id"]:
-            return []
+            kind = json.loads(spec["id"])["type"]
+            return [{"id": {"name": name, "type": kind}, "property": spec["property"],
+                     "value": {"name": name, "type": kind} if spec["property"] == "id" else value}
+                    for name, value in (matched or {}).items()]
         return {"id": spec["id"], "property": spec["property"], "value": values.get((spec["id"], spec["property"]))}
 
     outputs = parse_outputs(dependency["output"])
@@ -131,6 +140,7 @@ class Plan:
     max_requests: int
     user: str | None = None
     password: str | None = None
+    vary: bool = False
 
 
 def simulated_user(number: int, plan: Plan, stats: Stats) -> None:
@@ -163,9 +173,18 @@ def simulated_user(number: int, plan: Plan, stats: Stats) -> None:
             dependency = overview if action == "overview" else network
             post(http, plan, stats, action, callback_body(dependency, values, [f"{prefix}-years.value"]))
         else:
-            values = {("wb-query", "value"): rng.choice(SAVED_QUERIES), ("wb-run", "n_clicks"): 1}
-            post(http, plan, stats, "workbench", callback_body(workbench, values, ["wb-run.n_clicks"]))
+            name = rng.choice(SAVED_QUERIES)
+            values = {("wb-query", "value"): name, ("wb-run", "n_clicks"): 1}
+            form = typed_parameters(rng, plan) if plan.vary and name in YEAR_QUERIES and rng.random() < 0.5 else {}
+            post(http, plan, stats, "workbench", callback_body(workbench, values, ["wb-run.n_clicks"], form))
         time.sleep(rng.uniform(0, 2 * plan.think_s))
+
+
+def typed_parameters(rng: random.Random, plan: Plan) -> dict[str, str]:
+    """What a user types into a saved query's form: a dataset (or none) and a year range, as text."""
+    first = rng.randint(plan.years[0], plan.years[1])
+    return {"dataset": rng.choice(["", *plan.datasets]), "year_from": str(first),
+            "year_to": str(rng.randint(first, plan.years[1]))}
 
 
 def sign_in(http: requests.Session, plan: Plan) -> None:
@@ -334,7 +353,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         wait_ready(base, server)
         datasets, years, motives = graph_facts(db)
         warm = requests.Session()
-        plan = Plan(base, [], datasets, years, motives, args.think, 0.0, args.max_requests, args.user, args.password)
+        plan = Plan(base, [], datasets, years, motives, args.think, 0.0, args.max_requests, args.user, args.password,
+                    args.vary_parameters)
         if args.user:
             sign_in(warm, plan)
         plan.deps = warm.get(base + "/_dash-dependencies", timeout=60).json()
@@ -354,10 +374,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for user in users:
             user.join(timeout=args.duration + 300)
         elapsed = time.perf_counter() - start
-        return report(stats, elapsed, f"{args.backend if not args.db else db}, {args.users} users, "
-                                      f"{args.cases:,} synthetic homicides")
+        mix = "varied parameters" if args.vary_parameters else "default parameters"
+        figures = report(stats, elapsed, f"{args.backend if not args.db else db}, {args.users} users, "
+                                         f"{args.cases:,} synthetic homicides, saved queries with {mix}")
     finally:
-        server.terminate()
+        server.terminate()  # `micropath serve` shuts down on SIGTERM and prints what its caches answered
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -366,6 +387,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             from graph_model import neo4j_service
 
             neo4j_service.stop(neo4j_data)
+    figures["server"] = server_summary(CACHE / f"serve-{port}.log")
+    print(f"server: {figures['server']}")
+    return figures
+
+
+def server_summary(log: Path) -> str:
+    """The line `micropath serve` prints when it stops: how many lookups its caches answered."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.startswith("stopped; ")]
+    return lines[-1].removeprefix("stopped; ") if lines else "(the server printed no summary)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -376,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--max-requests", type=int, default=20_000, help="stop after this many (default 20000)")
     parser.add_argument("--think", type=float, default=0.5, help="mean think time between requests, s")
+    parser.add_argument("--vary-parameters", action="store_true",
+                        help="half the workbench runs type a random dataset and year range into the form")
     parser.add_argument("--db", default=None, help="use this graph instead of the cached synthetic one")
     parser.add_argument("--user", default=os.environ.get("MICROPATH_LOADTEST_USER"))
     parser.add_argument("--password", default=os.environ.get("MICROPATH_LOADTEST_PASSWORD"))

@@ -8,8 +8,10 @@ the navigation is derived from what they registered, in ``order``.
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 import dash
 from dash import Dash, dcc, html
@@ -180,9 +182,17 @@ def serve(db_uri: str | None, *, host: str = "127.0.0.1", port: int = 8050, debu
     app = create_app(db_uri, auth_config=auth.config_for_serve(host, secure_cookies=secure_cookies))
     service = services.installed(app.server)
     threading.Thread(target=service.warm, name="dashboard-warm", daemon=True).start()
-    print(f"Micropathways dashboard on http://{host}:{port}/ (database {service.db_uri}); Ctrl-C stops it",
-          flush=True)
+    print(f"Micropathways dashboard on http://{host}:{port}/ (database {service.db_uri}, {service.readers} "
+          "database handles); Ctrl-C stops it", flush=True)
+    signal.signal(signal.SIGTERM, _stop)  # `kill`, systemd, a test harness: shut down as Ctrl-C does
     try:
         app.run(host=host, port=port, debug=debug)
+    except KeyboardInterrupt:
+        pass
     finally:
+        print(f"stopped; results kept: {service.cache.stats().describe()}", flush=True)
         service.close()
+
+
+def _stop(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
