@@ -1,5 +1,8 @@
 """The append-only audit log: who signed in (or failed to), who ran which query with which parameters,
-who exported what, and every load.
+who exported what, and every load, import, link run and link review.
+
+Command-line actions are written as the OS user (role ``os``): loads through :func:`record_load`, exports,
+imports and linkage through :func:`audited` (one entry per command, outcome ``ok`` or ``failed``).
 
 One JSON object per line, appended to ``$MICROPATH_AUDIT_LOG`` (default: ``audit.jsonl`` in the platform
 data directory). The file is opened ``O_APPEND`` for every entry, written with one ``write`` and
@@ -25,6 +28,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +111,16 @@ class AuditLog:
                              f"permissions or set {AUDIT_ENV}") from exc
         return entry
 
+    def check_writable(self) -> None:
+        """Raise AuditError now if an entry could not be appended (missing rights, a folder in the way), so
+        an action of record that could not be audited is refused before it runs. Writes nothing."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise AuditError(f"cannot append to the audit log {self.path}: {exc}; nothing was done. Check the "
+                             f"folder's permissions or set {AUDIT_ENV}") from exc
+
     def _last_hash(self) -> str:
         with self.path.open("rb") as handle:
             size = handle.seek(0, os.SEEK_END)
@@ -159,21 +173,63 @@ def record(event: str, *, log_path: str | Path | None = None, user: str | None =
     AuditLog(log_path).append(event, user=user or _os_user(), role="os", outcome=outcome, **details)
 
 
-def record_load(stage: str, source: str, path: Any, db: str | None, report: Any = None,
-                problems: int | None = None) -> None:
-    """The CLI load path's entries: ``load-started`` (written before anything is, so a load that cannot be
-    audited does not run), then ``load`` with the load report, or ``load-refused`` with the problem count."""
+def _db(db: str | None) -> str:
     from graph_model.connect import default_db_uri
 
-    details: dict[str, Any] = {"source": source, "path": str(Path(path).resolve()), "db": db or default_db_uri()}
+    return db or default_db_uri()
+
+
+def report_details(report: Any) -> dict[str, Any]:
+    """What a write report (graph_model.writer) says about a write, for an entry's details."""
+    return {"dataset": report.dataset, "records_new": report.records_new,
+            "records_changed": report.records_changed, "records_unchanged": report.records_unchanged,
+            "nodes_written": report.nodes_written, "rels_written": report.rels_written,
+            "elapsed_s": round(report.elapsed_s, 3)}
+
+
+def record_load(stage: str, source: str, path: Any, db: str | None, report: Any = None,
+                problems: int | None = None, error: str | None = None) -> None:
+    """The CLI load path's entries: ``load-started`` (written before anything is, so a load that cannot be
+    audited does not run), then ``load`` with the load report, ``load-refused`` with the problem count, or
+    ``load-failed`` with the error that stopped the write."""
+    details: dict[str, Any] = {"source": source, "path": str(Path(path).resolve()), "db": _db(db)}
     if report is not None:
-        details.update(dataset=report.dataset, records_new=report.records_new,
-                       records_changed=report.records_changed, records_unchanged=report.records_unchanged,
-                       nodes_written=report.nodes_written, rels_written=report.rels_written,
-                       elapsed_s=round(report.elapsed_s, 3))
+        details.update(report_details(report))
     if problems is not None:
         details["problems"] = problems
-    record(stage, outcome="refused" if stage == "load-refused" else "ok", **details)
+    if error is not None:
+        details["error"] = error
+    outcome = {"load-refused": "refused", "load-failed": "failed"}.get(stage, "ok")
+    record(stage, outcome=outcome, **details)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """An exception as the ``error`` of a failed entry: its message, else its type."""
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+@contextmanager
+def audited(event: str, db: str | None, **details: Any) -> Iterator[dict[str, Any]]:
+    """One entry for a CLI action of record (an export, import, link run or review): the log is checked
+    first (:meth:`AuditLog.check_writable`, so an action that cannot be audited does not run), then the
+    action runs inside the ``with``, adding its results to the yielded dict, and one entry is written:
+    outcome ``ok``, or ``failed`` with ``error`` (the exception is re-raised). If that entry cannot be
+    written, AuditError is raised (naming the action's own error if it had one): never silent."""
+    log = AuditLog()
+    log.check_writable()
+    base = {**details, "db": _db(db)}
+    results: dict[str, Any] = {}
+    try:
+        yield results
+    except BaseException as exc:
+        reason = failure_reason(exc)
+        try:
+            record(event, log_path=log.path, outcome="failed", **{**base, **results, "error": reason})
+        except AuditError as audit_exc:
+            raise AuditError(f"{audit_exc} (the {event} itself failed: {reason})") from exc
+        raise
+    record(event, log_path=log.path, **{**base, **results})
 
 
 def _os_user() -> str:

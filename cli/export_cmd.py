@@ -1,7 +1,8 @@
 """`micropath export …` (RDF, JSON-LD, GraphML, RDF Data Cube, CSV) and `micropath import rdf FILE`.
 
 Exports read the graph read-only (schema-generated queries and saved queries through the read-only layers);
-imports go through the loader pipeline (every problem reported, nothing written unless all is valid). See
+imports go through the loader pipeline (every problem reported, nothing written unless all is valid). Each
+export and import (not a dry run) appends one entry to the audit log (access/audit.py `audited`). See
 docs/exports.md.
 """
 
@@ -81,6 +82,18 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from access.audit import audited
+
+    what = {"format": args.format, "output": str(args.output.resolve()), "dataset": args.dataset or "",
+            "query": args.query or "", "cube": args.cube or "", "params": list(args.param),
+            "suppress": args.suppress, "shacl": args.shacl}
+    with audited("export", args.db, **what) as results:  # one audit entry, ok or failed (access/audit.py)
+        results["result"] = message = _export(args)
+    print(f"{message} to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> str:
     from graph_model.connect import open_backend
 
     params = parse_params(args.param)
@@ -91,9 +104,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "csv" and not args.query:
         raise MicropathError("`export csv` needs --query NAME (one CSV per saved query)")
     with open_backend(args.db) as backend:
-        message = EXPORTERS[args.format](backend, args, params)
-    print(f"{message} to {args.output}", file=sys.stderr)
-    return 0
+        return EXPORTERS[args.format](backend, args, params)
 
 
 def _subgraph(backend: Any, args: argparse.Namespace, params: dict[str, str]) -> Any:
@@ -179,19 +190,32 @@ EXPORTERS: dict[str, Callable[[Any, argparse.Namespace, dict[str, str]], str]] =
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from access.audit import audited, report_details
     from graph_model.connect import open_backend
+
+    if args.dry_run:  # writes nothing, so not an action of record (like `load --dry-run`)
+        _validate_import(args.path)
+        print("dry run: nothing written")
+        return 0
+    with audited("import", args.db, kind=args.kind, path=str(args.path.resolve())) as results:
+        bundles = _validate_import(args.path)
+        written: list[dict[str, Any]] = []
+        results["datasets"] = written
+        with open_backend(args.db, write=True) as backend:
+            for bundle in bundles:
+                report = backend.write_bundle(bundle)
+                written.append(report_details(report))
+                print(report.summary())
+    return 0
+
+
+def _validate_import(path: Path) -> list[Any]:
     from loaders.sources.rdf import prepare_bundles
 
-    bundles, notes = prepare_bundles(args.path)
+    bundles, notes = prepare_bundles(path)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     for bundle in bundles:
         print(f"validated {bundle.dataset}: {bundle.count_nodes()} nodes, {bundle.count_rels()} relationships",
               file=sys.stderr)
-    if args.dry_run:
-        print("dry run: nothing written")
-        return 0
-    with open_backend(args.db, write=True) as backend:
-        for bundle in bundles:
-            print(backend.write_bundle(bundle).summary())
-    return 0
+    return list(bundles)

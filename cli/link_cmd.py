@@ -1,4 +1,7 @@
-"""`micropath link …`: link the records of two loaded datasets and review the links (docs/linkage.md)."""
+"""`micropath link …`: link the records of two loaded datasets and review the links (docs/linkage.md).
+
+`link run`, `link accept` and `link reject` write to the graph: each appends one audit entry (``link-run``,
+``link-review``; access/audit.py `audited`), ok or failed."""
 
 from __future__ import annotations
 
@@ -103,6 +106,7 @@ def _print(frame: pd.DataFrame, fmt: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from access.audit import audited
     from linkage.fields import parse_fields, parse_filters
     from linkage.runs import RunSpec, run_links
 
@@ -113,13 +117,17 @@ def cmd_run(args: argparse.Namespace) -> int:
                    threshold=args.threshold if args.method == "splink" else None, seed=args.seed,
                    recall=args.recall, max_pairs=args.max_pairs, filters=parse_filters(args.filter),
                    left_filters=parse_filters(args.left_filter), right_filters=parse_filters(args.right_filter))
-    with _open(args, write=True) as backend:
+    with audited("link-run", args.db, run=spec.uid, left=spec.left, right=spec.right, method=spec.method,
+                 keys=list(spec.keys), block=list(spec.block), compare=list(spec.compare),
+                 threshold=spec.threshold, seed=args.seed, filters=args.filter, left_filters=args.left_filter,
+                 right_filters=args.right_filter) as results, _open(args, write=True) as backend:
         outcome = run_links(backend, spec)
-    p = outcome.links["match_probability"].astype(float)
-    row = {"run": spec.uid, "left": spec.left, "right": spec.right, "method": spec.method,
-           "left_records": outcome.left_records, "right_records": outcome.right_records, "links": len(p),
-           **{f"at_{t}": int((p >= t).sum()) for t in (0.5, 0.8, 0.95, 0.99)},
-           "relationships_written": outcome.report.rels_written}
+        p = outcome.links["match_probability"].astype(float)
+        row = {"run": spec.uid, "left": spec.left, "right": spec.right, "method": spec.method,
+               "left_records": outcome.left_records, "right_records": outcome.right_records, "links": len(p),
+               **{f"at_{t}": int((p >= t).sum()) for t in (0.5, 0.8, 0.95, 0.99)},
+               "relationships_written": outcome.report.rels_written}
+        results.update({k: v for k, v in row.items() if k not in ("run", "left", "right", "method")})
     print(outcome.report.summary(), file=sys.stderr)
     return _print(pd.DataFrame([row]), args.format)
 
@@ -155,12 +163,15 @@ def side_by_side(links: pd.DataFrame, left: pd.DataFrame, right: pd.DataFrame) -
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
+    from access.audit import audited
     from linkage.api import list_links
     from linkage.records import LinkageError
     from linkage.runs import review_links
 
     pairs = [tuple(p) for p in args.pair]
-    with _open(args, write=True) as backend:
+    with audited("link-review", args.db, run=args.run, decision=args.decision, reviewer=args.reviewer,
+                 pairs_given=[list(p) for p in args.pair], min_probability=args.min_probability,
+                 max_probability=args.max_probability) as results, _open(args, write=True) as backend:
         if args.min_probability is not None:
             links = list_links(backend, run=args.run, status="proposed", min_probability=args.min_probability)
             links = links[links["match_probability"] <= args.max_probability]
@@ -168,6 +179,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
         if not pairs:
             raise LinkageError("no links chosen: give --pair LEFT_UID RIGHT_UID or --min-probability")
         report = review_links(backend, args.run, sorted(set(pairs)), args.decision, args.reviewer)
+        results.update(links_decided=len(set(pairs)), rels_written=report.rels_written)
     print(f"{args.decision} {len(set(pairs))} link(s) of {args.run}: {report.rels_written} written", file=sys.stderr)
     return _print(pd.DataFrame({"left_uid": [p[0] for p in sorted(set(pairs))],
                                 "right_uid": [p[1] for p in sorted(set(pairs))], "status": args.decision}),

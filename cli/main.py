@@ -163,8 +163,12 @@ def cmd_load(args: argparse.Namespace) -> int:
         print("dry run: nothing written")
         return 0
     record_load("load-started", args.source, args.path, args.db)  # audit log (access/audit.py)
-    with open_backend(args.db, write=True) as backend, LoadProgress(disable=args.quiet) as progress:
-        report = backend.write_bundle(bundle, progress)
+    try:
+        with open_backend(args.db, write=True) as backend, LoadProgress(disable=args.quiet) as progress:
+            report = backend.write_bundle(bundle, progress)
+    except Exception as exc:
+        record_load("load-failed", args.source, args.path, args.db, error=str(exc) or type(exc).__name__)
+        raise
     record_load("load", args.source, args.path, args.db, report)
     print(report.summary())
     return 0

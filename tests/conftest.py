@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from graph_model.embedded import EmbeddedBackend
 # `micropath serve` requires login; tests that serve the dashboard as a subprocess test the pages, not the
 # login, so they run it open on loopback (dashboard/auth.py). tests/test_auth*.py serve with login.
 os.environ.setdefault("MICROPATH_AUTH", "off")
+# CLI commands run in tests (loads, exports, link runs) are audited: into a per-session file, not the user's log.
+os.environ.setdefault("MICROPATH_AUDIT_LOG", os.path.join(tempfile.mkdtemp(prefix="micropath-test-audit-"),
+                                                          "audit.jsonl"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
