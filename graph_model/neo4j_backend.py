@@ -4,7 +4,9 @@ Writes: one explicit transaction per load, fed in batches of ``UNWIND $rows …`
 from the schema (nodes are MERGEd on their key; relationships of records written in this load are
 CREATEd, since those records were just created or re-created; shared relationships are diffed first).
 If anything fails the transaction rolls back, so the graph is as it was; transient errors retry the
-whole load, which is safe because the diff makes it idempotent.
+whole load, which is safe because the diff makes it idempotent. Managed transactions (staged batches,
+publishing) are retried by the driver on transient errors for ``$MICROPATH_NEO4J_RETRY_S`` seconds (a
+positive number; default 120): lower it to fail faster when the server is gone for good.
 
 Reads, in layers: the lexical statement check (GraphBackend.run_read); ``EXPLAIN`` and refusal of any
 plan whose query type is not read-only ('r'); a read transaction (``execute_read``) with a server-side
@@ -15,6 +17,7 @@ access mode alone is only a routing hint, not a guarantee.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import time
@@ -30,6 +33,7 @@ from graph_model.bundle import GraphBundle
 from graph_model.ddl import neo4j_ddl
 from graph_model.errors import (
     BackendUnavailableError,
+    MicropathError,
     QueryError,
     QueryTimeoutError,
     WriteRefusedError,
@@ -41,11 +45,29 @@ from graph_model.writer import BundleWriter, records
 
 BATCH_ROWS = 10_000
 RETRIES = 3
-RETRY_SECONDS = 120.0  # how long managed transactions (staged batches, publishing) retry transient errors
+RETRY_ENV = "MICROPATH_NEO4J_RETRY_S"
+RETRY_SECONDS = 120.0  # default: how long managed transactions (staged batches, publishing) retry transient errors
 # Loads with more rows than this (nodes + relationships in the bundle) are staged, not one transaction.
 STAGE_ABOVE_ROWS = 250_000
 START_HINT = ("start one with `micropath neo4j start` (NEO4J_PASSWORD set), or point --db at a running "
               "server and set NEO4J_USER / NEO4J_PASSWORD")
+
+
+def retry_seconds() -> float:
+    """How long the driver retries a managed transaction: ``$MICROPATH_NEO4J_RETRY_S`` seconds (a positive
+    number), else :data:`RETRY_SECONDS`."""
+    raw = os.environ.get(RETRY_ENV, "").strip()
+    if not raw:
+        return RETRY_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value <= 0:
+        raise MicropathError(f"{RETRY_ENV}={raw!r} is not a positive number of seconds: set it to e.g. 120 "
+                             f"(how long Neo4j transactions retry transient errors) or unset it for the default "
+                             f"{RETRY_SECONDS:g}")
+    return value
 
 
 class Neo4jBackend(GraphBackend):
@@ -59,7 +81,7 @@ class Neo4jBackend(GraphBackend):
         auth = (user or os.environ.get("NEO4J_USER", "neo4j"), password or os.environ.get("NEO4J_PASSWORD", ""))
         self.driver = GraphDatabase.driver(uri, auth=auth, user_agent="micropathways",
                                            notifications_min_severity="OFF",
-                                           max_transaction_retry_time=RETRY_SECONDS)
+                                           max_transaction_retry_time=retry_seconds())
         self._tx: Any = None
         self.stage_above_rows = int(os.environ.get("MICROPATH_NEO4J_STAGE_ABOVE", STAGE_ABOVE_ROWS))
         self.before_publish: Hook | None = None  # tests pause or break a staged load here

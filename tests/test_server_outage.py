@@ -23,8 +23,8 @@ from bench.loadtest import callback_body, find_callback
 from dashboard import services
 from dashboard.app import create_app
 from graph_model import neo4j_service
-from graph_model.errors import BackendUnavailableError
-from graph_model.neo4j_backend import Neo4jBackend
+from graph_model.errors import BackendUnavailableError, MicropathError
+from graph_model.neo4j_backend import RETRY_ENV, Neo4jBackend, retry_seconds
 from loaders.base import prepare
 from loaders.synthetic import write_bundle
 from queries.runner import run_saved_query
@@ -32,6 +32,7 @@ from queries.runner import run_saved_query
 HEAP, PAGE_CACHE = "1g", "128m"
 YEARS_QUERY = "homicides_by_year"
 COUNT = "MATCH (h:Homicide) RETURN count(h) AS n"
+OUTAGE_RETRY_S = 15  # MICROPATH_NEO4J_RETRY_S for the loads that lose their server
 
 
 def _free_port() -> int:
@@ -144,7 +145,10 @@ def test_a_load_while_the_server_goes_away_publishes_nothing(server: Server, tmp
     reports, the graph afterwards is the 120 homicides or all 2,120, never a part; a rerun completes."""
     uri = server.reset()
     folder = write_bundle(tmp_path / "more", cases=2000, seed=9, name="outage-more")
-    env = {**os.environ, "MICROPATH_AUDIT_LOG": str(tmp_path / "audit.jsonl")}
+    audit = tmp_path / "audit.jsonl"
+    # The server stays down until the load gives up: the driver's retry window (default 120 s) is only waited
+    # out, so a shorter one proves the same (all or nothing, a rerun completes) in less time.
+    env = {**os.environ, "MICROPATH_AUDIT_LOG": str(audit), RETRY_ENV: str(OUTAGE_RETRY_S)}
     env.pop("MICROPATH_NEO4J_STAGE_ABOVE", None)
     if staged:
         env["MICROPATH_NEO4J_STAGE_ABOVE"] = "0"
@@ -176,9 +180,14 @@ def test_a_load_while_the_server_goes_away_publishes_nothing(server: Server, tmp
             "MATCH (h:Homicide)-[:FROM_DATASET]->(d:Dataset) RETURN d.name AS d, count(h) AS n ORDER BY d").rows}
         assert homicides in (120, 2120), f"half-published: {homicides} homicides; load said {''.join(lines)[-800:]}"
         assert per_dataset in ({"outage": 120}, {"outage": 120, "outage-more": 2000}), per_dataset
+        events = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
         if load.returncode != 0:
             assert homicides == 120, "a failed load must have published nothing"
             assert "micropath neo4j start" in "".join(lines), "".join(lines)[-800:]
+            assert [(e["event"], e["outcome"]) for e in events] == [("load-started", "ok"), ("load-failed", "failed")]
+            assert "micropath neo4j start" in events[1]["details"]["error"]
+        else:
+            assert [(e["event"], e["outcome"]) for e in events] == [("load-started", "ok"), ("load", "ok")]
         print(f"\n[{'staged' if staged else 'one-transaction'}] load exit {load.returncode}; graph holds "
               f"{homicides} homicides; the load said: {''.join(lines).strip().splitlines()[-1][:300]}")
         rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
@@ -187,3 +196,31 @@ def test_a_load_while_the_server_goes_away_publishes_nothing(server: Server, tmp
         with backend.driver.session() as session:
             record = session.run("MATCH (n:MpStaging) RETURN count(n) AS n").single()
             assert record is not None and record["n"] == 0
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "nan", "inf", "2 min"])
+def test_a_bad_retry_window_is_refused_naming_the_variable(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(RETRY_ENV, value)
+    with pytest.raises(MicropathError) as bad:
+        Neo4jBackend("bolt://127.0.0.1:1")  # refused before any connection is tried
+    assert f"{RETRY_ENV}={value!r}" in str(bad.value) and "positive number" in str(bad.value)
+
+
+def test_the_retry_window_defaults_to_two_minutes_and_is_set_by_the_variable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(RETRY_ENV, raising=False)
+    assert retry_seconds() == 120.0
+    monkeypatch.setenv(RETRY_ENV, " 7.5 ")
+    assert retry_seconds() == 7.5
+
+
+def test_the_cli_reports_a_bad_retry_window_and_audits_the_failed_load(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    folder = write_bundle(tmp_path / "b", cases=3, seed=1, name="retry-env")
+    env = {**os.environ, "MICROPATH_AUDIT_LOG": str(audit), RETRY_ENV: "soon"}
+    done = subprocess.run([str(Path(sys.executable).with_name("micropath")), "load", "coded", str(folder), "--db",
+                           "bolt://127.0.0.1:1", "--quiet"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 1 and f"error: {RETRY_ENV}='soon' is not a positive number" in done.stderr
+    events = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
+    assert [(e["event"], e["outcome"]) for e in events] == [("load-started", "ok"), ("load-failed", "failed")]
+    assert RETRY_ENV in events[1]["details"]["error"]
