@@ -14,6 +14,7 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,11 +86,17 @@ def open_fresh(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Gra
     return backend
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphBackend]:
-    """Each test using this runs on both engines, starting from an empty graph."""
-    opened = open_fresh(request.param, tmp_path, request)
-    try:
-        yield opened
-    finally:
-        opened.close()
+def fresh_backends(*kinds: str) -> Any:
+    """A ``backend`` fixture that runs each test once per kind of :func:`open_fresh`, from an empty graph.
+    A module that wants other kinds (e.g. ``"neo4j-staged"`` too) says ``backend = fresh_backends(...)``."""
+    @pytest.fixture(params=kinds)
+    def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphBackend]:
+        opened = open_fresh(request.param, tmp_path, request)
+        try:
+            yield opened
+        finally:
+            opened.close()
+    return backend
+
+
+backend = fresh_backends(*BACKENDS)  # each test using it runs on both engines

@@ -5,7 +5,6 @@ loads (where the stamp is part of the publishing transaction)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from graph_model.backend import GraphBackend
 from graph_model.embedded import EmbeddedBackend
 from graph_model.errors import QueryError
 from linkage.runs import RunSpec, review_links, run_links
-from tests.conftest import BACKENDS, open_fresh
+from tests.conftest import BACKENDS, fresh_backends
 from tests.linkage_fixtures import load_source, write_source
 from tests.test_linkage import LEFT, RIGHT
 from tests.test_writer import make_bundle
@@ -23,13 +22,7 @@ from tests.test_writer import make_bundle
 TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
-@pytest.fixture(params=(*BACKENDS, "neo4j-staged"))
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphBackend]:
-    opened = open_fresh(request.param, tmp_path, request)
-    try:
-        yield opened
-    finally:
-        opened.close()
+backend = fresh_backends(*BACKENDS, "neo4j-staged")  # staged: the stamp is in the publishing transaction
 
 
 def state_nodes(db: GraphBackend) -> list[dict[str, object]]:

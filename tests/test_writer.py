@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +17,7 @@ from graph_model.locking import exclusive
 from graph_model.schema import get_schema
 from graph_model.vocab import get_vocabulary
 from loaders.base import add_vocabulary, dataset_frame
-from tests.conftest import BACKENDS, open_fresh
+from tests.conftest import BACKENDS, fresh_backends
 
 
 def make_bundle(victims: dict[str, list[str]], *, year: int = 2020, factor_to: str = "micropathways:alcohol",
@@ -42,14 +41,8 @@ def make_bundle(victims: dict[str, list[str]], *, year: int = 2020, factor_to: s
     return bundle.conform(get_schema())
 
 
-@pytest.fixture(params=(*BACKENDS, "neo4j-staged"))
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphBackend]:
-    """The writer's guarantees hold on both engines, and on Neo4j for staged loads too."""
-    opened = open_fresh(request.param, tmp_path, request)
-    try:
-        yield opened
-    finally:
-        opened.close()
+# the writer's guarantees hold on both engines, and on Neo4j for staged loads too
+backend = fresh_backends(*BACKENDS, "neo4j-staged")
 
 
 def snapshot(db: GraphBackend) -> dict[str, object]:
