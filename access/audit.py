@@ -241,7 +241,7 @@ def _os_user() -> str:
 
 def to_csv(entries: list[dict[str, Any]]) -> str:
     """Entries as CSV (details as JSON text; every cell formula-safe)."""
-    from queries.formatting import csv_safe
+    from graph_model.csv_safety import csv_safe
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -34,7 +34,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import ids
 from dashboard.pages import attrs, data_table, error_text
 from dashboard.services import ServiceError
-from queries.formatting import csv_safe
+from graph_model.csv_safety import csv_safe
 
 STATES = ("running", "ok", "empty", "truncated", "timeout", "error", "idle", "done")  # the kinds a state has
 # No "share chart" button: nothing leaves the machine (plotly's cloud upload would send the data away).

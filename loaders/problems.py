@@ -85,7 +85,7 @@ class ValidationFailed(MicropathError):
     def to_frame(self) -> pd.DataFrame:
         """Every kept problem, one row each, ready to export (``--problems FILE``): a value copied from the
         input that would start a spreadsheet formula is neutralised, as in query CSV output."""
-        from queries.formatting import csv_safe  # the one CSV-injection rule, shared with query exports
+        from graph_model.csv_safety import csv_safe  # the one CSV-injection rule, shared with query exports
 
         frame = pd.DataFrame([p.__dict__ for p in self.problems.items])
         for column in ("file", "column", "value", "expected"):

@@ -31,9 +31,10 @@ from pathlib import Path
 import pytest
 
 from graph_model.backend import GraphBackend
+from graph_model.csv_safety import csv_safe
 from graph_model.embedded import EmbeddedBackend
 from loaders.base import load
-from queries.formatting import csv_safe, to_csv
+from queries.formatting import to_csv
 from queries.runner import run_saved_query
 from tests.conftest import SHR_CSV
 
