@@ -161,7 +161,7 @@ class Neo4jBackend(GraphBackend):
     def _write_staged(self, bundle: GraphBundle, report: LoadReport, progress: Progress | None) -> None:
         """Stage in committed batches that no query sees, then publish in one transaction
         (graph_model/neo4j_staging.py explains the design)."""
-        load = StagedLoad(self, BATCH_ROWS)
+        load = StagedLoad(self, BATCH_ROWS, progress)
         try:
             load.claim()
             writer = BundleWriter(load, bundle, report, progress)

@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 from neo4j import exceptions as neo4j_errors
 
+from graph_model.backend import Progress
 from graph_model.errors import QueryError
-from graph_model.writer import BundleWriter, records
+from graph_model.writer import ROWS_SO_FAR, BundleWriter, records
 
 if TYPE_CHECKING:
     from graph_model.neo4j_backend import Neo4jBackend
@@ -58,10 +59,12 @@ Hook = Callable[["StagedLoad"], None]
 class StagedLoad:
     """The WriteTarget of the staging phase; :meth:`publish` finishes the load."""
 
-    def __init__(self, backend: Neo4jBackend, batch_rows: int) -> None:
+    def __init__(self, backend: Neo4jBackend, batch_rows: int, progress: Progress | None = None) -> None:
         self.backend = backend
         self.schema = backend.schema
         self.batch_rows = batch_rows
+        self.progress = progress or (lambda step, n: None)
+        self.committed = 0  # rows committed in batches so far (reported as writer.ROWS_SO_FAR)
         self.load_id = uuid.uuid4().hex
         self.staged: dict[str, set[str]] = {}
         self.ids: dict[str, dict[str, str]] = {}
@@ -90,6 +93,7 @@ class StagedLoad:
         for start in range(0, len(frame), self.batch_rows):
             batch = frame.iloc[start: start + self.batch_rows]
             ids.update(self._write(statement, {"rows": records(batch)}))
+            self._committed(len(batch))
         self.staged.setdefault(label, set()).update(frame["uid"])
         return len(frame)
 
@@ -121,6 +125,11 @@ class StagedLoad:
             if written != len(rows):
                 raise QueryError(f"{len(rows) - written} {rel_type} relationship(s) from {a[0]} to {b[0]} "
                                  "point at nodes that are neither in the graph nor in this load")
+            self._committed(written)
+
+    def _committed(self, rows: int) -> None:
+        self.committed += rows
+        self.progress(ROWS_SO_FAR, self.committed)
 
     def _ids(self, label: str, staged: bool) -> dict[str, str]:
         """uid -> element id for the nodes of ``label`` staged by this load, or existing in the graph."""

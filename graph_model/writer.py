@@ -20,6 +20,9 @@ from graph_model.schema import GraphSchema
 # Shared-node properties that change on every load and must not count as a change.
 VOLATILE = frozenset({"loaded_at", "record_count", "tallies_version"})
 STEPS = 7
+# A progress call with this step name reports rows committed so far inside a step (a staged Neo4j load
+# commits in batches); it is not a step of its own.
+ROWS_SO_FAR = "rows committed so far"
 # Relationships owned by a run (links): the status of an unreviewed one, and the columns a review sets.
 UNREVIEWED = "proposed"
 REVIEW_COLUMNS = ("status", "reviewer", "reviewed_at")

@@ -6,6 +6,7 @@ Neo4j server, except the transient-error test, which restarts a server of its ow
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,12 +14,14 @@ from typing import Any
 
 import pytest
 
+from cli.progress import LoadProgress
 from graph_model import neo4j_service
 from graph_model.bundle import GraphBundle
 from graph_model.errors import QueryError
 from graph_model.neo4j_backend import Neo4jBackend, bundle_rows
 from graph_model.neo4j_staging import StagedLoad
 from graph_model.schema import get_schema
+from graph_model.writer import ROWS_SO_FAR, STEPS
 from loaders.base import prepare
 from loaders.synthetic import write_bundle
 from queries.registry import default_registry
@@ -86,6 +89,33 @@ def test_big_loads_are_staged_by_default(neo4j: Neo4jBackend, bundle: GraphBundl
     neo4j.stage_above_rows = bundle_rows(bundle) - 1
     neo4j.write_bundle(bundle)
     assert len(seen) == 1 and seen[0] > 0
+
+
+def test_a_staged_load_reports_the_rows_it_has_committed(neo4j: Neo4jBackend, bundle: GraphBundle) -> None:
+    """Each 10,000-row batch reports the rows committed so far (the CLI's bar shows them between steps):
+    increasing, batch-sized steps, ending at every row staged."""
+    calls: list[tuple[str, int]] = []
+    neo4j.stage_above_rows = 0
+    staging: list[StagedLoad] = []
+    neo4j.before_publish = staging.append
+    neo4j.write_bundle(bundle, progress=lambda step, rows: calls.append((step, rows)))
+    so_far = [rows for step, rows in calls if step == ROWS_SO_FAR]
+    assert so_far and so_far == sorted(so_far) and len(set(so_far)) == len(so_far)
+    held = sum(len(frame) for _type, _pair, frame in staging[0].held_rels)
+    assert so_far[-1] == bundle_rows(bundle) - held, "every row but the relationships held for publishing"
+    steps = [step for step, _rows in calls if step != ROWS_SO_FAR]
+    assert len(steps) == STEPS and len(set(steps)) == STEPS
+
+
+def test_the_load_bar_ticks_per_step_and_shows_rows_in_between() -> None:
+    shown = io.StringIO()
+    with LoadProgress(file=shown) as bar:
+        bar("compared records with the graph", 10)
+        bar(ROWS_SO_FAR, 10_000)
+        bar(ROWS_SO_FAR, 20_000)
+        assert bar.bar.n == 1 and "20,000 rows committed" in shown.getvalue()
+        bar("inserted records", 20_000)
+        assert bar.bar.n == 2 and "inserted records (20,000)" in shown.getvalue()
 
 
 def test_nothing_staged_is_visible_before_publishing(neo4j: Neo4jBackend, bundle: GraphBundle,
