@@ -52,6 +52,7 @@ class BundleWriter:
         self.progress = progress or (lambda step, n: None)
         self.write_owners: set[str] = set()
         self.changed_uids: list[str] = []
+        self.kept_links: dict[RelKey, pd.DataFrame] = {}  # reviewed links of changed records, written again
 
     def write(self) -> None:
         self.write_content()
@@ -96,6 +97,7 @@ class BundleWriter:
     def _delete_changed(self) -> None:
         uids = self.changed_uids
         if uids:
+            self._keep_reviewed_links(uids)
             for label in self.schema.labels_with_role("owned"):
                 self.db.execute(f"MATCH (n:{label}) WHERE n.record_uid IN $u DETACH DELETE n", {"u": uids})
             for label in self.schema.labels_with_role("record"):
@@ -150,7 +152,27 @@ class BundleWriter:
         for key, frame in self.bundle.rels.items():
             rows = self._rels_to_write(key, frame)
             self.report.rels_written += self.db.insert_rels(key[0], (key[1], key[2]), rows)
+        for (rel_type, src, dst), rows in self.kept_links.items():
+            self.report.rels_written += self.db.insert_rels(rel_type, (src, dst), rows)
         self.progress("inserted relationships", self.report.rels_written)
+
+    def _keep_reviewed_links(self, uids: list[str]) -> None:
+        """Before changed records are replaced (detached and inserted again under the same uid), keep the
+        run-owned relationships of theirs that a reviewer decided (status not ``proposed``): a reviewer's
+        decision is never lost by a reload. Proposed ones go; re-running the link run proposes them again
+        from the new content, and keeps these decisions (see :meth:`_run_rels_to_write`)."""
+        for rel_type in (t for t in self.schema.rels if self._owned_by_run(t)):
+            names = [p.name for p in self.schema.rel(rel_type).properties]
+            if "status" not in names:
+                continue
+            returns = ", ".join(f"r.{n} AS {n}" for n in names)
+            for src, dst in self.schema.rel(rel_type).pairs:
+                found = self.db.fetch(
+                    f"MATCH (a:{src})-[r:{rel_type}]->(b:{dst}) WHERE (a.uid IN $u OR b.uid IN $u) "
+                    f"AND r.status <> $proposed RETURN a.uid AS `from`, b.uid AS `to`, {returns}",
+                    {"u": uids, "proposed": UNREVIEWED})
+                if len(found):
+                    self.kept_links[(rel_type, src, dst)] = found.reset_index(drop=True)
 
     def _rels_to_write(self, key: RelKey, frame: pd.DataFrame) -> pd.DataFrame:
         rel_type, src, dst = key

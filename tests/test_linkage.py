@@ -10,6 +10,7 @@ and linkage.api read the same links on both engines.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from graph_model.errors import QueryError
 from linkage import api
 from linkage.records import LinkageError
 from linkage.runs import RunSpec, review_links, run_bundle, run_link_rows, run_links
+from loaders.base import prepare
+from tests.conftest import BACKENDS, open_fresh
 from tests.graph_checks import rows as read_rows
 from tests.linkage_fixtures import load_source, row, write_source
 
@@ -112,6 +115,45 @@ def test_a_changed_run_replaces_its_proposed_links_but_keeps_reviewed_ones(pair:
     assert graph_links(pair, run.uid) == {("police-x:P1", "partner-y:A1"), ("police-x:P1", "partner-y:A3"),
                                           ("police-x:P2", "partner-y:A3")}
     assert set(run_link_rows(pair, run.uid)["status"]) == {"proposed", "rejected"}
+
+
+@pytest.fixture(params=(*BACKENDS, "neo4j-staged"))
+def any_pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphBackend]:
+    """The pair on both engines, and on Neo4j with every load staged (the reload below included)."""
+    backend = open_fresh(request.param, tmp_path, request)
+    try:
+        load_source(backend, write_source(tmp_path, "police-x", "Homicide", LEFT))
+        load_source(backend, write_source(tmp_path, "partner-y", "Incident", RIGHT, kind="homicide"))
+        yield backend
+    finally:
+        backend.close()
+
+
+def test_a_reload_that_changes_records_keeps_their_reviewed_links(any_pair: GraphBackend, tmp_path: Path) -> None:
+    """Changed records are replaced whole; a reviewer's decisions on their links survive that (proposed links
+    go, and the next run proposes them again from the new content)."""
+    pair = any_pair
+    run = spec("area_borough", "year", "month")
+    run_links(pair, run)
+    accept, reject = ("police-x:P1", "partner-y:A1"), ("police-x:P2", "partner-y:A3")
+    review_links(pair, run.uid, [accept], "accepted", "rev-01")
+    review_links(pair, run.uid, [reject], "rejected", "rev-02")
+    before = run_link_rows(pair, run.uid).set_index(["from", "to"])
+    changed = [dict(r, age=33) if r["ref"] in ("P1", "P2") else r for r in LEFT]
+    report = pair.write_bundle(prepare("mapped-csv", write_source(tmp_path / "v2", "police-x", "Homicide",
+                                                                  changed)).bundle)
+    assert (report.records_changed, report.records_unchanged) == (2, 3)
+    after = run_link_rows(pair, run.uid).set_index(["from", "to"])
+    assert set(after.index) == {accept, reject, ("police-x:P4", "partner-y:A4")}, "proposed links of P1, P2 go"
+    for link in (accept, reject):
+        assert after.loc[link].to_dict() == before.loc[link].to_dict(), "the decision and the scores are kept"
+    ages = read_rows(pair, "MATCH (v:Victim) WHERE v.record_uid IN ['police-x:P1', 'police-x:P2'] "
+                           "RETURN v.age AS age")
+    assert [r["age"] for r in ages] == [33, 33], "the records themselves were replaced"
+    run_links(pair, run)  # the run proposes the dropped links again and leaves the decisions alone
+    again = run_link_rows(pair, run.uid).set_index(["from", "to"])
+    assert len(again) == 5 and again.loc[accept, "status"] == "accepted" and again.loc[reject, "reviewer"] == "rev-02"
+    assert graph_links(pair, run.uid) == expected_pairs(["borough", "yr", "mon"])
 
 
 def test_a_failing_link_write_leaves_the_graph_as_it_was(pair: GraphBackend) -> None:
