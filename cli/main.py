@@ -90,7 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1",
                        help="interface to listen on (default 127.0.0.1; anything else exposes the data)")
     serve.add_argument("--port", type=int, default=8050, help="port (default 8050)")
-    serve.add_argument("--debug", action="store_true", help="Dash debug mode (never on a shared machine)")
+    serve.add_argument("--threads", type=int, default=16,
+                       help="requests served at once (default 16; more wait their turn)")
+    serve.add_argument("--debug", action="store_true",
+                       help="Flask's development server with Dash's debugger (never on a shared machine)")
     serve.add_argument("--secure-cookies", action="store_true",
                        help="mark cookies Secure: set when users reach the dashboard over HTTPS (e.g. a TLS proxy)")
     _db_arg(serve)
@@ -228,7 +231,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"WARNING: listening on {args.host} exposes the dashboard (and the data) beyond this "
               "machine.", file=sys.stderr)
-    serve(args.db, host=args.host, port=args.port, debug=args.debug, secure_cookies=args.secure_cookies)
+    serve(args.db, host=args.host, port=args.port, debug=args.debug, secure_cookies=args.secure_cookies,
+          threads=args.threads)
     return 0
 
 

@@ -176,17 +176,30 @@ def nav_links() -> list[dcc.Link]:
             for p in pages]
 
 
+SERVE_THREADS = 16  # requests the server works on at once (more wait in its queue)
+
+
 def serve(db_uri: str | None, *, host: str = "127.0.0.1", port: int = 8050, debug: bool = False,
-          secure_cookies: bool = False) -> None:
-    """Serve the dashboard until interrupted (the graph is opened read-only, on first use)."""
+          secure_cookies: bool = False, threads: int = SERVE_THREADS) -> None:
+    """Serve the dashboard until interrupted (the graph is opened read-only, on first use).
+
+    The server is waitress (a production WSGI server, one process, ``threads`` worker threads); ``debug``
+    runs Flask's development server with Dash's debugger instead, never to be used on a shared machine."""
+    if not 1 <= threads <= 256:
+        raise ValueError(f"--threads {threads}: give 1 to 256 worker threads")
     app = create_app(db_uri, auth_config=auth.config_for_serve(host, secure_cookies=secure_cookies))
     service = services.installed(app.server)
     threading.Thread(target=service.warm, name="dashboard-warm", daemon=True).start()
     print(f"Micropathways dashboard on http://{host}:{port}/ (database {service.db_uri}, {service.readers} "
-          "database handles); Ctrl-C stops it", flush=True)
+          f"database handles, {threads} threads); Ctrl-C stops it", flush=True)
     signal.signal(signal.SIGTERM, _stop)  # `kill`, systemd, a test harness: shut down as Ctrl-C does
     try:
-        app.run(host=host, port=port, debug=debug)
+        if debug:
+            app.run(host=host, port=port, debug=True)
+        else:
+            import waitress
+
+            waitress.serve(app.server, host=host, port=port, threads=threads, ident="micropathways")
     except KeyboardInterrupt:
         pass
     finally:
