@@ -70,7 +70,9 @@ def test_graph_contract_v1_labels_and_relationships() -> None:
     schema = get_schema()
     assert set(schema.nodes) == {"Homicide", "Incident", "Victim", "Suspect", "Factor", "Motive", "Method",
                                  "Relationship", "Area", "Event", "EventType", "Dataset", "LinkRun",
-                                 "FactorTally"}
+                                 "FactorTally", "GraphState"}
+    assert {p.name for p in schema.node("GraphState").properties} == {"uid", "revision", "loaded_at"}
+    assert schema.node("GraphState").role == "derived"  # written by every changing load, never loaded
     assert set(schema.rels) == {"HAS_VICTIM", "HAS_SUSPECT", "HAS_FACTOR", "HAS_MOTIVE", "BY_METHOD",
                                 "HAS_RELATIONSHIP", "IN_AREA", "FROM_DATASET", "FIRST_EVENT", "NEXT",
                                 "OF_TYPE", "MAPS_TO", "CODED_AS", "LINKED_TO"}
