@@ -20,16 +20,15 @@ Targets (issue 5): first render < 2 s, filter round trip < 500 ms. Figures are p
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.server import running_dashboard
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -69,25 +68,6 @@ def build_db(cases: int, folder: Path) -> str:
         load("coded", bundle, backend)
     print(f"loaded {cases:,} synthetic homicides in {time.perf_counter() - start:.1f} s", flush=True)
     return f"embedded:{db}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_up(base: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"`micropath serve` exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(base + "/_dash-layout", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("`micropath serve` did not answer")
 
 
 def year_ranges(low: int, high: int, count: int) -> list[tuple[int, int]]:
@@ -168,25 +148,10 @@ def main() -> None:
         raise SystemExit(f"{CHROMIUM} is missing: run `bash .ci/install-browser.sh` (as root)")
     with tempfile.TemporaryDirectory(prefix="mp-bench-dashboard-") as tmp:
         db = args.db or build_db(args.cases, Path(tmp))
-        port = free_port()
-        script = Path(sys.executable).parent / "micropath"
-        command = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
         log = Path(tmp) / "serve.log"
-        with log.open("w") as out:
-            process = subprocess.Popen([*command, "serve", "--db", db, "--port", str(port)], stdout=out,
-                                       stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1",
-                                                                     "MICROPATH_AUTH": "off"})  # no login
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_up(base, process)
+        with running_dashboard(db, log, env={"MICROPATH_AUTH": "off"}) as base:  # no login
             print(f"dashboard on {base} ({db}); {args.runs} runs each; headless Chromium", flush=True)
             measure(base, args.runs)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 if __name__ == "__main__":

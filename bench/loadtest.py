@@ -37,9 +37,7 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -52,6 +50,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.server import free_port, running_dashboard  # noqa: E402  (the repository on the path first)
 
 CACHE = REPO / "var" / "bench"
 SEED = 7
@@ -251,12 +250,6 @@ def report(stats: Stats, elapsed_s: float, label: str) -> dict[str, Any]:
 
 
 # ---- graphs and the server --------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def bundle_folder(cases: int) -> Path:
     from loaders import synthetic
 
@@ -301,29 +294,6 @@ def neo4j_db(cases: int) -> tuple[str, Path]:
     return uri, data
 
 
-def serve(db: str, port: int, with_login: bool) -> subprocess.Popen[bytes]:
-    env = {**os.environ}
-    if not with_login:
-        env["MICROPATH_AUTH"] = "off"
-    log = (CACHE / f"serve-{port}.log").open("wb")
-    return subprocess.Popen([str(Path(sys.executable).with_name("micropath")), "serve", "--db", db, "--port",
-                             str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
-
-
-def wait_ready(base: str, process: subprocess.Popen[bytes], timeout_s: float = 900) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"`micropath serve` exited with code {process.returncode}; see {CACHE}/serve-*.log")
-        try:
-            if requests.get(base + "/_dash-dependencies", timeout=5).status_code in (200, 401, 302):
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"`micropath serve` did not answer on {base} within {timeout_s:.0f} s")
-
-
 def graph_facts(db: str) -> tuple[list[str], tuple[int, int], list[str]]:
     """Datasets, year span and motive codes, read once from the graph (the filters the users pick from)."""
     from graph_model.connect import open_backend
@@ -346,50 +316,49 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         db = embedded_db(args.cases)
     else:
         db, neo4j_data = neo4j_db(args.cases)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = serve(db, port, with_login=bool(args.user))
+    log = CACHE / f"serve-{os.getpid()}.log"
+    env = {"MICROPATH_AUTH": ""} if args.user else {"MICROPATH_AUTH": "off"}  # with --user: login required
     try:
-        wait_ready(base, server)
-        datasets, years, motives = graph_facts(db)
-        warm = requests.Session()
-        plan = Plan(base, [], datasets, years, motives, args.think, 0.0, args.max_requests, args.user, args.password,
-                    args.vary_parameters)
-        if args.user:
-            sign_in(warm, plan)
-        plan.deps = warm.get(base + "/_dash-dependencies", timeout=60).json()
-        start = time.perf_counter()
-        # warm-up, not counted: the server builds its record index on first use
-        post(warm, plan, Stats(), "warm", callback_body(find_callback(plan.deps, "net-graph.elements"), {},
-                                                        ["net-years.value"]))
-        print(f"server ready, index warm in {time.perf_counter() - start:.1f} s; {args.users} users for "
-              f"{args.duration:.0f} s (at most {args.max_requests} requests)", flush=True)
-        stats = Stats()
-        plan.deadline = time.monotonic() + args.duration
-        users = [threading.Thread(target=simulated_user, args=(n, plan, stats), daemon=True)
-                 for n in range(args.users)]
-        start = time.perf_counter()
-        for user in users:
-            user.start()
-        for user in users:
-            user.join(timeout=args.duration + 300)
-        elapsed = time.perf_counter() - start
-        mix = "varied parameters" if args.vary_parameters else "default parameters"
-        figures = report(stats, elapsed, f"{args.backend if not args.db else db}, {args.users} users, "
-                                         f"{args.cases:,} synthetic homicides, saved queries with {mix}")
-    finally:
-        server.terminate()  # `micropath serve` shuts down on SIGTERM and prints what its caches answered
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        with running_dashboard(db, log, env=env, timeout_s=900) as base:
+            figures = drive(base, db, args)
+    finally:  # the server has stopped by now, printing what its caches answered
         if neo4j_data is not None:
             from graph_model import neo4j_service
 
             neo4j_service.stop(neo4j_data)
-    figures["server"] = server_summary(CACHE / f"serve-{port}.log")
+    figures["server"] = server_summary(log)
     print(f"server: {figures['server']}")
     return figures
+
+
+def drive(base: str, db: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Warm the server up, run the simulated users until the deadline or the request cap, and report."""
+    datasets, years, motives = graph_facts(db)
+    warm = requests.Session()
+    plan = Plan(base, [], datasets, years, motives, args.think, 0.0, args.max_requests, args.user, args.password,
+                args.vary_parameters)
+    if args.user:
+        sign_in(warm, plan)
+    plan.deps = warm.get(base + "/_dash-dependencies", timeout=60).json()
+    start = time.perf_counter()
+    # warm-up, not counted: the server builds its record index on first use
+    post(warm, plan, Stats(), "warm", callback_body(find_callback(plan.deps, "net-graph.elements"), {},
+                                                    ["net-years.value"]))
+    print(f"server ready, index warm in {time.perf_counter() - start:.1f} s; {args.users} users for "
+          f"{args.duration:.0f} s (at most {args.max_requests} requests)", flush=True)
+    stats = Stats()
+    plan.deadline = time.monotonic() + args.duration
+    users = [threading.Thread(target=simulated_user, args=(n, plan, stats), daemon=True)
+             for n in range(args.users)]
+    start = time.perf_counter()
+    for user in users:
+        user.start()
+    for user in users:
+        user.join(timeout=args.duration + 300)
+    elapsed = time.perf_counter() - start
+    mix = "varied parameters" if args.vary_parameters else "default parameters"
+    return report(stats, elapsed, f"{args.backend if not args.db else db}, {args.users} users, "
+                                 f"{args.cases:,} synthetic homicides, saved queries with {mix}")
 
 
 def server_summary(log: Path) -> str:

@@ -10,7 +10,6 @@ fail loudly; they are never skipped.
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bench.server import free_port
 from graph_model.backend import GraphBackend
 from graph_model.embedded import EmbeddedBackend
 
@@ -50,12 +50,6 @@ def writable_db(db_path: Path) -> Iterator[EmbeddedBackend]:
         backend.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def neo4j_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("NEO4J_URI"):
@@ -66,7 +60,7 @@ def neo4j_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ.setdefault("NEO4J_USER", "neo4j")
     os.environ.setdefault("NEO4J_PASSWORD", "micropathways-test")
     data = tmp_path_factory.mktemp("neo4j")
-    uri = neo4j_service.start(data, _free_port(), heap="2g", page_cache="256m")
+    uri = neo4j_service.start(data, free_port(), heap="2g", page_cache="256m")
     try:
         yield uri
     finally:

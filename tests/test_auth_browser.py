@@ -7,21 +7,18 @@ generic message. The Dash renderer sends the CSRF header itself (the callbacks w
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from access.users import UserStore
+from bench.server import running_dashboard
 from dashboard import ids
 from graph_model.embedded import EmbeddedBackend
 from tests.conftest import REPO
 from tests.graph_fixtures import load_london
-from tests.test_dashboard_browser import _free_port, _micropath, browser, choose, screenshot, wait_status
+from tests.test_dashboard_browser import browser, choose, screenshot, wait_status
 
 __all__ = ["browser"]  # the Chromium fixture of tests/test_dashboard_browser.py
 pytestmark = pytest.mark.browser
@@ -37,29 +34,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = UserStore(folder / "users.json")
     store.add("rita", "researcher", PASSWORDS["rita"])
     store.add("pat", "partner", PASSWORDS["pat"])
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "MICROPATH_USERS": str(folder / "users.json"),
-           "MICROPATH_AUDIT_LOG": str(folder / "audit.jsonl"), "MICROPATH_SECRET_KEY": "t" * 48}
-    env.pop("MICROPATH_AUTH", None)  # the default: login required
-    port = _free_port()
-    log = folder / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([*_micropath(), "serve", "--db", f"embedded:{db}", "--port", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(base + "/login", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+    env = {"MICROPATH_USERS": str(folder / "users.json"), "MICROPATH_AUDIT_LOG": str(folder / "audit.jsonl"),
+           "MICROPATH_SECRET_KEY": "t" * 48, "MICROPATH_AUTH": ""}  # the default: login required
+    with running_dashboard(f"embedded:{db}", folder / "serve.log", env=env, cwd=REPO) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def sign_in(page: Page, base: str, name: str, password: str) -> None:

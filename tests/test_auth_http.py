@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from werkzeug.serving import make_server
 
 from access.audit import AuditLog
 from access.users import UserStore
+from bench.server import free_port
 from dashboard import auth, ids, services
 from dashboard.app import create_app
 from graph_model.embedded import EmbeddedBackend
@@ -49,12 +49,6 @@ class Server:
     users: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def london_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("auth") / "graph.lbdb"
@@ -71,7 +65,7 @@ def server(london_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         store.add(name, ROLE_OF[name], password)
     config = auth.AuthConfig(users=store, audit=AuditLog(folder / "audit.jsonl"), secret_key=b"k" * 48)
     app = create_app(f"embedded:{london_db}", query_dir=folder / "queries", auth_config=config)
-    port = _free_port()
+    port = free_port()
     httpd = make_server("127.0.0.1", port, app.server, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

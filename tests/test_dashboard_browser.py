@@ -11,13 +11,7 @@ drives that browser and never downloads one.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +22,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
 
+from bench.server import running_dashboard
 from dashboard import ids
 from dashboard.pages import dom_id
 from graph_model.embedded import EmbeddedBackend
@@ -67,58 +62,19 @@ class Served:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _micropath() -> list[str]:
-    script = Path(sys.executable).parent / "micropath"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
-
-
 @contextlib.contextmanager
 def serving(folder: Path, **env: str) -> Iterator[Served]:
     """`micropath serve` (a real subprocess) on the dashboard test graph built in ``folder``."""
     db, bundle = build_dashboard_db(folder)
-    port = _free_port()
     log = folder / "serve.log"
-    command = [*_micropath(), "serve", "--db", f"embedded:{db}", "--port", str(port)]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1", **env})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process, log)
+    with running_dashboard(f"embedded:{db}", log, env=env, timeout_s=START_TIMEOUT_S, cwd=REPO) as base:
         yield Served(base, db, bundle, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serving(tmp_path_factory.mktemp("browser")) as running:
         yield running
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"`micropath serve` exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(base + "/", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"`micropath serve` did not answer within {START_TIMEOUT_S}s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -476,12 +432,12 @@ def test_the_dashboard_runs_on_neo4j(browser: Browser, neo4j_uri: str, tmp_path:
     with Neo4jBackend(neo4j_uri) as backend:
         backend.delete_all()
         load("london-mps", LONDON_CSV, backend)
-    port = _free_port()
     log = tmp_path / "serve-neo4j.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([*_micropath(), "serve", "--db", neo4j_uri, "--port", str(port)], stdout=out,
-                                   stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
+    with running_dashboard(neo4j_uri, log, timeout_s=START_TIMEOUT_S, cwd=REPO) as base:
+        _neo4j_smoke(browser, base, log)
+
+
+def _neo4j_smoke(browser: Browser, base: str, log: Path) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     opened = context.new_page()
     opened.set_default_timeout(60_000)
@@ -490,7 +446,6 @@ def test_the_dashboard_runs_on_neo4j(browser: Browser, neo4j_uri: str, tmp_path:
     opened.on("pageerror", problems.page_error)
     opened.on("response", problems.response)
     try:
-        _wait_until_up(base, process, log)
         opened.goto(base + f"/network?dataset={LONDON}&year_from=2010&year_to=2012")
         wait_status(opened, ids.NET_STATUS, "ok", showing=f"for {LONDON}, 2010–2012")
         london = london_frame()
@@ -507,9 +462,3 @@ def test_the_dashboard_runs_on_neo4j(browser: Browser, neo4j_uri: str, tmp_path:
         assert problems.seen == [], f"the browser reported problems:\n{problems.seen}\n{log.read_text()[-3000:]}"
     finally:
         context.close()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)

@@ -8,8 +8,6 @@ tests/artifacts/screenshots/links.png.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +17,11 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page
 
+from bench.server import running_dashboard
 from dashboard import ids
 from graph_model.embedded import EmbeddedBackend
 from tests.conftest import REPO
 from tests.test_dashboard_browser import (
-    _free_port,
-    _micropath,
-    _wait_until_up,
     browser,
     screenshot,
     table_rows,
@@ -54,23 +50,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     db = folder / "graph.lbdb"
     with EmbeddedBackend(db, read_only=False) as backend:
         build_links(backend, folder / "sources")
-    port = _free_port()
     log = folder / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([*_micropath(), "serve", "--db", f"embedded:{db}", "--port", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process, log)
+    with running_dashboard(f"embedded:{db}", log, cwd=REPO) as base:
         yield Served(base, db, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 page = shared_page  # the shared fixture: a page that fails the test on any browser problem

@@ -72,9 +72,9 @@ def test_nodes_print_like_the_embedded_engine(neo4j: Neo4jBackend) -> None:
 
 def test_cli_start_status_stop(tmp_path: Path) -> None:
     """`micropath neo4j start|status|stop` on a data directory and port of its own."""
-    from tests.conftest import _free_port
+    from bench.server import free_port
 
-    port = str(_free_port())
+    port = str(free_port())
     env = {**os.environ, "NEO4J_PASSWORD": "cli-test-password"}
     cli = [sys.executable, "-m", "cli.main", "neo4j"]
     args = ["--port", port, "--data", str(tmp_path / "neo4j")]

@@ -7,13 +7,13 @@ Neo4j server, except the transient-error test, which restarts a server of its ow
 from __future__ import annotations
 
 import io
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.server import free_port
 from cli.progress import LoadProgress
 from graph_model import neo4j_service
 from graph_model.bundle import GraphBundle
@@ -186,17 +186,11 @@ def test_staging_left_by_a_killed_load_is_removed_by_the_next(neo4j: Neo4jBacken
     assert graph_contents(neo4j)[":Homicide"] == 150
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_server_restart_mid_load_is_retried(tmp_path: Path, bundle: GraphBundle,
                                               neo4j_uri: str) -> None:
     """A transient fault for real: the server stops and comes back while the load is between phases;
     the publishing transaction is retried by the driver and the load completes."""
-    data, port = tmp_path / "neo4j", _free_port()
+    data, port = tmp_path / "neo4j", free_port()
     uri = neo4j_service.start(data, port, heap="1g", page_cache="128m")
     try:
         with Neo4jBackend(uri) as backend:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from bench.loadtest import callback_body, find_callback
+from bench.server import free_port
 from dashboard import services
 from dashboard.app import create_app
 from graph_model import neo4j_service
@@ -33,12 +33,6 @@ HEAP, PAGE_CACHE = "1g", "128m"
 YEARS_QUERY = "homicides_by_year"
 COUNT = "MATCH (h:Homicide) RETURN count(h) AS n"
 OUTAGE_RETRY_S = 15  # MICROPATH_NEO4J_RETRY_S for the loads that lose their server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
@@ -64,7 +58,7 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory, neo4j_uri: str) -> Iterator[Server]:
     """A private server holding 120 synthetic homicides (neo4j_uri: the session fixture sets the password)."""
     root = tmp_path_factory.mktemp("outage")
-    private = Server(root / "neo4j", _free_port(), write_bundle(root / "b", cases=120, seed=4, name="outage"))
+    private = Server(root / "neo4j", free_port(), write_bundle(root / "b", cases=120, seed=4, name="outage"))
     try:
         private.reset()
         yield private
