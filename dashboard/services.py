@@ -211,8 +211,8 @@ def default_readers() -> int:
     if not raw:
         return max(2, min(4, os.cpu_count() or 2))
     if not raw.isdigit() or not 1 <= int(raw) <= 64:
-        raise ServiceError(f"{READERS_ENV}={raw!r}: give a whole number of database handles from 1 to 64",
-                           "bad-parameter")
+        raise MicropathError(f"{READERS_ENV}={raw!r}: give a whole number of database handles from 1 to 64, "
+                             "or unset it for 2-4 by CPU count")
     return int(raw)
 
 

@@ -18,6 +18,7 @@ import pytest
 from dashboard import services
 from dashboard.result_cache import ResultCache
 from graph_model.backend import GraphBackend
+from graph_model.errors import MicropathError
 from loaders import synthetic
 from loaders.base import load
 from tests.conftest import BACKENDS, open_fresh
@@ -234,7 +235,7 @@ def test_the_number_of_handles_comes_from_the_environment(monkeypatch: pytest.Mo
     monkeypatch.setenv(services.READERS_ENV, "3")
     assert services.default_readers() == 3
     monkeypatch.setenv(services.READERS_ENV, "lots")
-    with pytest.raises(services.ServiceError, match="MICROPATH_DASHBOARD_READERS='lots'"):
+    with pytest.raises(MicropathError, match="MICROPATH_DASHBOARD_READERS='lots'"):
         services.default_readers()
     monkeypatch.delenv(services.READERS_ENV)
     assert 2 <= services.default_readers() <= 4
